@@ -1,0 +1,1 @@
+"""The local lab: real PostgreSQL and Redis, the Kubernetes API simulator and SaaS stand-ins."""

@@ -1,0 +1,2 @@
+class LabError(Exception):
+    """A lab operation failed; the message is meant for the person at the terminal."""

@@ -1,0 +1,9 @@
+"""The lab's services, in start order. Each module defines one Service subclass."""
+from labkit.services.postgres import PostgresService
+from labkit.services.redis import RedisService
+
+SERVICE_CLASSES = [PostgresService, RedisService]
+
+
+def all_services(config):
+    return [cls(config) for cls in SERVICE_CLASSES]

@@ -1,0 +1,108 @@
+"""Shared fixtures: the running lab and ways to run this collection's modules and playbooks.
+
+The lab honours LAB_STATE_DIR and LAB_PORT_OFFSET, so several labs can run side by side.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LABCTL = REPO / "lab" / "labctl"
+VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO / "lab"))
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    env.setdefault("ANSIBLE_DEPRECATION_WARNINGS", "0")
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """Bring the lab up (idempotent) and return its connection values."""
+    res = subprocess.run([str(LABCTL), "up"], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, f"labctl up failed:\n{res.stdout}\n{res.stderr}"
+    out = subprocess.run([str(LABCTL), "env", "--json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def lab_environ(lab):
+    """os.environ plus the lab's connection values, for subprocesses."""
+    return ansible_env(lab)
+
+
+class ModuleRunner:
+    """Runs one module through `ansible localhost -m` and returns its result dict."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def __call__(self, module, args, check=False, diff=False, verbosity=0, raw=False):
+        fqcn = module if "." in module else f"pynomaly.incident_response.{module}"
+        argv = [str(VENV_BIN / "ansible"), "localhost", "-i", str(REPO / "inventory" / "lab"), "-m", fqcn,
+                "-a", json.dumps(args)]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        if verbosity:
+            argv.append("-" + "v" * verbosity)
+        env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+        if raw:
+            env.pop("ANSIBLE_STDOUT_CALLBACK")
+            return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+        res = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+        try:
+            data = json.loads(res.stdout)
+        except json.JSONDecodeError as exc:
+            raise AssertionError(f"no JSON from ansible:\n{res.stdout}\n{res.stderr}") from exc
+        result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        result["_stdout"] = res.stdout
+        result["_stderr"] = res.stderr
+        return result
+
+
+@pytest.fixture(scope="session")
+def run_module(lab_environ):
+    return ModuleRunner(lab_environ)
+
+
+@pytest.fixture(scope="session")
+def run_playbook(lab_environ):
+    """Run a playbook; returns the CompletedProcess (text output in stdout)."""
+
+    def _run(playbook, extra_vars=None, check=False, diff=False, env=None, args=()):
+        argv = [str(VENV_BIN / "ansible-playbook"), str(REPO / playbook)]
+        if extra_vars:
+            argv += ["-e", json.dumps(extra_vars)]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        argv += list(args)
+        return subprocess.run(argv, capture_output=True, text=True, cwd=REPO,
+                              env=dict(lab_environ, **(env or {})), check=False)
+
+    return _run
+
+
+@pytest.fixture
+def scratch_dir():
+    """A throwaway lab state folder inside the checkout (PostgreSQL's owner must be able to reach it)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=".lab-scratch-", dir=REPO))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
