@@ -43,7 +43,7 @@ class PostgresService(Service):
         """PostgreSQL refuses to run as root: run its tools as the 'postgres' system user then."""
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--", *argv]
-        return subprocess.run(argv, capture_output=True, text=True, **kw)
+        return subprocess.run(argv, capture_output=True, text=True, **kw, check=False)
 
     def _chown_tree(self, path):
         if os.geteuid() != 0:

@@ -64,7 +64,8 @@ class RedisService(Service):
             return False, f"nothing listens on {HOST}:{port}"
         if not self._ping():
             return False, f"{HOST}:{port} does not answer PING"
-        version = subprocess.run([_redis_binary(), "--version"], capture_output=True, text=True).stdout.split()
+        res = subprocess.run([_redis_binary(), "--version"], capture_output=True, text=True, check=False)
+        version = res.stdout.split()
         ver = next((w.split("=")[1] for w in version if w.startswith("v=")), "?")
         return True, f"Redis {ver} on {HOST}:{port}"
 
