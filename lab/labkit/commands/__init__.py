@@ -1,3 +1,3 @@
 """Extra labctl subcommands. Each module here defines `register(subparsers, config)`;
 list it in MODULES to make it part of labctl."""
-MODULES = []
+MODULES = ["labkit.commands.calls"]

@@ -1,8 +1,9 @@
 """The lab's services, in start order. Each module defines one Service subclass."""
 from labkit.services.postgres import PostgresService
 from labkit.services.redis import RedisService
+from labkit.services.saas import SaasService
 
-SERVICE_CLASSES = [PostgresService, RedisService]
+SERVICE_CLASSES = [PostgresService, RedisService, SaasService]
 
 
 def all_services(config):
