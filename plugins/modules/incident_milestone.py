@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the pynomaly.incident_response collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: incident_milestone
+short_description: Mark a milestone of an incident on its timeline
+version_added: 0.1.0
+author: Pynomaly Platform Engineering
+description:
+  - Records that an incident reached a milestone (impact started, detected, declared, contained,
+    recovered, resolved) at a given time, with the incident's severity, affected component and summary.
+  - The P(pynomaly.incident_response.incident_timeline#callback) callback picks the milestone up from
+    the task result, files the run under the incident's folder and measures the time to detect, contain
+    and recover against the response target and the RTO table.
+  - Changes nothing on any host; it only validates and normalises the milestone, so it reports
+    C(changed=false) and behaves the same under C(--check).
+options:
+  incident_id:
+    description:
+      - The incident's stable id; every run that marks a milestone of the same id adds to the same timeline.
+      - Letters, digits, C(.), C(_) and C(-) only.
+    type: str
+    required: true
+  milestone:
+    description:
+      - C(started) - the impact began (for example an alert's C(startsAt)); C(detected) - someone or
+        something noticed; C(declared) - the incident was declared with a severity; C(contained) - the
+        impact stopped growing; C(recovered) - the service works again; C(resolved) - the incident is closed.
+    type: str
+    required: true
+    choices: [started, detected, declared, contained, recovered, resolved]
+  at:
+    description:
+      - When the milestone was reached, an ISO 8601 timestamp with a time zone (C(2026-01-02T03:04:05Z)).
+      - Defaults to now.
+    type: str
+  severity:
+    description: The incident's severity at this milestone.
+    type: str
+    choices: [P0, P1, P2, P3]
+  component:
+    description: The affected component, whose RTO the time to recover is measured against.
+    type: str
+    choices: [api, database, ml_models, file_storage]
+  summary:
+    description: One line describing the incident.
+    type: str
+  commander:
+    description: The incident commander.
+    type: str
+  note:
+    description: Free text shown next to the milestone on the timeline.
+    type: str
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Enable the P(pynomaly.incident_response.incident_timeline#callback) callback to get the timeline
+    files; without it the milestone only appears in the task result.
+"""
+
+EXAMPLES = r"""
+- name: Mark the incident declared
+  pynomaly.incident_response.incident_milestone:
+    incident_id: INC-20260102-api-down
+    milestone: declared
+    severity: P0
+    component: api
+    summary: API health checks failing, 5xx on every request
+    commander: alice
+
+- name: The alert says when the impact began
+  pynomaly.incident_response.incident_milestone:
+    incident_id: INC-20260102-api-down
+    milestone: started
+    at: "{{ alert.startsAt }}"
+"""
+
+RETURN = r"""
+incident_milestone:
+  description: The milestone as the timeline records it (options not given are null).
+  returned: success
+  type: dict
+  contains:
+    incident_id:
+      description: The incident id.
+      type: str
+      sample: INC-20260102-api-down
+    milestone:
+      description: The milestone reached.
+      type: str
+      sample: declared
+    at:
+      description: When, in UTC, ISO 8601 with a C(Z) suffix.
+      type: str
+      sample: "2026-01-02T03:04:05.000000Z"
+    severity:
+      description: The severity given.
+      type: str
+      sample: P0
+    component:
+      description: The component given.
+      type: str
+      sample: api
+    summary:
+      description: The summary given.
+      type: str
+    commander:
+      description: The incident commander given.
+      type: str
+    note:
+      description: The note given.
+      type: str
+"""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from ansible.module_utils.basic import AnsibleModule
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?\s*(Z|[+-]\d{2}:?\d{2})$",
+    re.IGNORECASE)
+
+
+class MilestoneError(ValueError):
+    pass
+
+
+def parse_timestamp(text):
+    """ISO 8601 with a zone -> naive UTC datetime. Raises MilestoneError for anything else."""
+    match = TIMESTAMP.match(text.strip())
+    if not match:
+        raise MilestoneError("at must be an ISO 8601 timestamp with a time zone such as "
+                             "2026-01-02T03:04:05Z, got %r" % text)
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                          int((fraction or "0").ljust(6, "0")))
+    except ValueError as exc:
+        raise MilestoneError("at is not a valid date and time (%s): %r" % (exc, text)) from None
+    if zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return moment
+
+
+def format_timestamp(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build_milestone(params, now):
+    if not ID_PATTERN.match(params["incident_id"]):
+        raise MilestoneError("incident_id may hold only letters, digits, '.', '_' and '-' (at most 128), "
+                             "got %r" % params["incident_id"])
+    moment = parse_timestamp(params["at"]) if params["at"] else now
+    result = dict((key, params[key]) for key in ("incident_id", "milestone", "severity", "component",
+                                                  "summary", "commander", "note"))
+    result["at"] = format_timestamp(moment)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            incident_id=dict(type="str", required=True),
+            milestone=dict(type="str", required=True,
+                           choices=["started", "detected", "declared", "contained", "recovered", "resolved"]),
+            at=dict(type="str"),
+            severity=dict(type="str", choices=["P0", "P1", "P2", "P3"]),
+            component=dict(type="str", choices=["api", "database", "ml_models", "file_storage"]),
+            summary=dict(type="str"),
+            commander=dict(type="str"),
+            note=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        milestone = build_milestone(module.params, datetime.now(timezone.utc).replace(tzinfo=None))  # noqa: UP017 - targets run Python 3.8+
+    except MilestoneError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, incident_milestone=milestone)
+
+
+if __name__ == "__main__":
+    main()
