@@ -77,6 +77,6 @@ def connect(params, dbname=None, application_name=None, autocommit=True):
         if password:
             message = message.replace(password, "********")
         raise PostgresConnectionError(
-            "cannot connect to PostgreSQL %s: %s" % (describe_target(kwargs), message))
+            "cannot connect to PostgreSQL %s: %s" % (describe_target(kwargs), message)) from None
     conn.autocommit = autocommit
     return conn
