@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the pynomaly.incident_response collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: incident_timeline
+type: aggregate
+short_description: Write the incident timeline and a post-mortem draft at the end of every playbook run
+version_added: 0.1.0
+author: Pynomaly Platform Engineering
+description:
+  - Records every task's start and end, host, status (ok, changed, failed, skipped, unreachable) and the
+    key results the module returned, plus the milestones marked with
+    P(pynomaly.incident_response.incident_milestone#module) (impact started, detected, declared,
+    contained, recovered, resolved).
+  - At the end of a playbook run it writes, under O(output_dir), C(timeline.json), C(postmortem.md)
+    and C(postmortem.html) (self-contained, with an SVG timeline chart) with the summary, severity,
+    timeline, actions taken, and the measured time to detect, contain and recover against the
+    response target of the severity and the RTO of the affected component.
+  - A run that marks a milestone is filed under C(<output_dir>/<incident_id>/) and added to the runs
+    already there, so the declare and resolve playbooks of one incident share one timeline. A run
+    under C(--check) is written to C(<incident_id>/dry-run/) alone and never merged. A run without a
+    milestone is filed under C(<output_dir>/runs/<time>-<playbook>/).
+  - Results of tasks with C(no_log) are never recorded, at any verbosity; module arguments
+    (C(invocation)) are never recorded at all.
+  - Ad hoc commands (C(ansible -m)) are not recorded.
+requirements:
+  - Enable it with C(callbacks_enabled = pynomaly.incident_response.incident_timeline) in ansible.cfg
+    (or C(ANSIBLE_CALLBACKS_ENABLED)).
+options:
+  output_dir:
+    description: Folder the timelines are written to (created when missing).
+    type: path
+    default: ~/.ansible/incident_timeline
+    env:
+      - name: INCIDENT_TIMELINE_DIR
+    ini:
+      - section: callback_incident_timeline
+        key: output_dir
+  record_all_runs:
+    description: Also write a timeline for runs that mark no milestone.
+    type: bool
+    default: true
+    env:
+      - name: INCIDENT_TIMELINE_ALL_RUNS
+    ini:
+      - section: callback_incident_timeline
+        key: record_all_runs
+  max_result_chars:
+    description: Bound on the JSON size of the results kept per task; longer values are cut.
+    type: int
+    default: 2000
+    env:
+      - name: INCIDENT_TIMELINE_MAX_RESULT_CHARS
+    ini:
+      - section: callback_incident_timeline
+        key: max_result_chars
+"""
+
+import json
+import os
+import re
+
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+
+from ansible_collections.pynomaly.incident_response.plugins.plugin_utils.timeline_report import (
+    build_document,
+    iso,
+    render_html,
+    render_markdown,
+    seconds_between,
+    utcnow,
+)
+
+# Keys that repeat the task's status, carry the module's arguments, or are bulky by nature.
+DROPPED_KEYS = frozenset((
+    "invocation", "diff", "stdout_lines", "stderr_lines", "ansible_facts", "changed", "failed", "skipped",
+    "unreachable", "module_stdout", "module_stderr", "exception", "deprecations", "warnings", "censored",
+))
+CENSORED = "hidden: the task ran with no_log"
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _attr(obj, *names):
+    for name in names:
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return None
+
+
+def _truncate(value, limit):
+    text = json.dumps(value, default=str, sort_keys=True)
+    if len(text) <= limit:
+        return value
+    return text[:limit] + "... (cut)"
+
+
+def key_results(task, result, limit):
+    """What the module returned that matters for a post-mortem, bounded, and never a no_log result."""
+    if (task is not None and task.no_log is True) or result.get("_ansible_no_log") or "censored" in result:
+        return {"censored": CENSORED}
+    kept = {}
+    budget = limit
+    for key in sorted(result):
+        if key.startswith("_ansible") or key in DROPPED_KEYS or budget <= 0:
+            continue
+        value = result[key]
+        if key == "results" and isinstance(value, list):
+            value = [{"item": r.get("_ansible_item_label", r.get("item")) if not r.get("_ansible_no_log") else CENSORED,
+                      "changed": bool(r.get("changed")), "failed": bool(r.get("failed")),
+                      "skipped": bool(r.get("skipped"))} if isinstance(r, dict) else "?" for r in value]
+        value = _truncate(value, max(budget, 40))
+        kept[key] = value
+        budget -= len(json.dumps(value, default=str))
+    return kept
+
+
+def _write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "pynomaly.incident_response.incident_timeline"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None):
+        super().__init__(display=display)
+        self._run = None
+        self._starts = {}
+        self._task_started = {}
+
+    # --- collecting -------------------------------------------------------------------
+
+    def v2_playbook_on_start(self, playbook):
+        self._run = {
+            "playbook": os.path.basename(_attr(playbook, "_file_name") or "playbook"),
+            "playbook_path": _attr(playbook, "_file_name"),
+            "started": iso(utcnow()),
+            "ended": None,
+            "check_mode": bool(context.CLIARGS.get("check", False)),
+            "incident_id": None,
+            "tasks": [],
+            "milestones": [],
+            "stats": {},
+        }
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._task_started[task._uuid] = iso(utcnow())
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._task_started[task._uuid] = iso(utcnow())
+
+    def v2_runner_on_start(self, host, task):
+        self._starts[(host.get_name(), task._uuid)] = iso(utcnow())
+
+    def _record(self, result, status):
+        if self._run is None:
+            return
+        try:
+            self._record_unsafe(result, status)
+        except Exception as exc:  # noqa: BLE001 - a timeline problem must never break an incident run
+            self._display.warning("incident_timeline: could not record a task: %s" % exc)
+
+    def _record_unsafe(self, result, status):
+        task = _attr(result, "task", "_task")
+        host = _attr(result, "host", "_host")
+        data = _attr(result, "result", "_result") or {}
+        host_name = host.get_name() if host is not None else None
+        ended = iso(utcnow())
+        started = self._starts.pop((host_name, task._uuid), None) or self._task_started.get(task._uuid) or ended
+        if status == "ok" and data.get("changed"):
+            status = "changed"
+        entry = {
+            "task": task.get_name(),
+            "action": task.action,
+            "role": task._role.get_name() if task._role else None,
+            "host": host_name,
+            "started": started,
+            "ended": ended,
+            "duration": seconds_between(started, ended),
+            "status": status,
+            "changed": bool(data.get("changed")),
+            "results": key_results(task, data, self.get_option("max_result_chars")),
+        }
+        if status == "failed" and not entry["results"].get("censored"):
+            entry["error"] = str(data.get("msg", ""))[:500]
+        self._run["tasks"].append(entry)
+        milestone = data.get("incident_milestone") if not entry["results"].get("censored") else None
+        if isinstance(milestone, dict) and milestone.get("incident_id") and milestone.get("milestone"):
+            mark = dict(milestone, host=host_name, playbook=self._run["playbook"])
+            self._run["milestones"].append(mark)
+            if self._run["incident_id"] is None:
+                self._run["incident_id"] = milestone["incident_id"]
+            elif self._run["incident_id"] != milestone["incident_id"]:
+                self._display.warning("incident_timeline: this run marks milestones of two incidents (%s, %s); it "
+                                      "is filed under the first" % (self._run["incident_id"],
+                                                                    milestone["incident_id"]))
+
+    def v2_runner_on_ok(self, result):
+        self._record(result, "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record(result, "failed")
+
+    def v2_runner_on_skipped(self, result):
+        self._record(result, "skipped")
+
+    def v2_runner_on_unreachable(self, result):
+        self._record(result, "unreachable")
+
+    # --- writing ----------------------------------------------------------------------
+
+    def v2_playbook_on_stats(self, stats):
+        if self._run is None:
+            return
+        try:
+            self._run["ended"] = iso(utcnow())
+            for host in sorted(stats.processed):
+                self._run["stats"][host] = stats.summarize(host)
+            folder = self._write(self._run)
+            if folder:
+                self._display.display("incident timeline: %s" % os.path.join(folder, "postmortem.html"),
+                                      stderr=True)
+        except Exception as exc:  # noqa: BLE001 - a timeline problem must never fail the incident run
+            self._display.warning("incident_timeline: could not write the timeline: %s" % exc)
+        finally:
+            self._run = None
+
+    def _write(self, run):
+        root = os.path.expanduser(self.get_option("output_dir"))
+        incident_id = run["incident_id"]
+        if incident_id:
+            folder = os.path.join(root, SAFE_NAME.sub("_", incident_id))
+            if run["check_mode"]:
+                folder = os.path.join(folder, "dry-run")
+                runs = [run]
+            else:
+                runs = [*self._previous_runs(folder), run]
+        elif self.get_option("record_all_runs"):
+            stamp = run["started"].replace(":", "").replace("-", "")[:15]
+            name = "%s-%s" % (stamp, SAFE_NAME.sub("_", os.path.splitext(run["playbook"])[0]))
+            folder = os.path.join(root, "runs", name)
+            runs = [run]
+        else:
+            return None
+        os.makedirs(folder, mode=0o750, exist_ok=True)
+        document = build_document(incident_id or os.path.basename(folder), runs)
+        _write_atomic(os.path.join(folder, "timeline.json"), json.dumps(document, indent=2, default=str) + "\n")
+        _write_atomic(os.path.join(folder, "postmortem.md"), render_markdown(document))
+        _write_atomic(os.path.join(folder, "postmortem.html"), render_html(document))
+        return folder
+
+    def _previous_runs(self, folder):
+        path = os.path.join(folder, "timeline.json")
+        if not os.path.exists(path):
+            return []
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return list(json.load(handle).get("runs", []))
+        except (OSError, ValueError, AttributeError) as exc:
+            keep = path + ".unreadable"
+            os.replace(path, keep)
+            self._display.warning("incident_timeline: %s was unreadable (%s); kept as %s and started afresh"
+                                  % (path, exc, keep))
+            return []
