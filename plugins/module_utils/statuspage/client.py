@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the pynomaly.incident_response collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One HTTP client for the Statuspage API v1: authentication, retries, and one error handler.
+
+Retries (tenacity): a 429 (or the older 420) waits exactly what Retry-After asks; 5xx and
+connection errors back off exponentially with jitter. Both are bounded by `max_attempts` and by
+`max_retry_time` (a wait that would cross it is not started), after which GaveUp is raised.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import functools
+import json
+import time
+import traceback
+from email.utils import parsedate_to_datetime
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.statuspage.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    GaveUp,
+    HttpError,
+    NotFound,
+    RequestRejected,
+    StatuspageError,
+)
+
+try:
+    import tenacity
+
+    HAS_TENACITY = True
+    TENACITY_IMPORT_ERROR = None
+except ImportError:
+    HAS_TENACITY = False
+    TENACITY_IMPORT_ERROR = traceback.format_exc()
+
+DEFAULT_API_URL = "https://api.statuspage.io/v1"
+
+# The connection options every Statuspage module takes (documented in the statuspage doc fragment).
+STATUSPAGE_COMMON_ARGS = dict(
+    api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["STATUSPAGE_API_URL"])),
+    api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["STATUSPAGE_API_KEY"])),
+    page_id=dict(type="str", required=True, fallback=(env_fallback, ["STATUSPAGE_PAGE_ID"])),
+    validate_certs=dict(type="bool", default=True),
+    timeout=dict(type="float", default=10.0),
+    max_attempts=dict(type="int", default=5),
+    max_retry_time=dict(type="float", default=60.0),
+)
+
+
+def retry_after_seconds(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent/unreadable."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None:
+        return None
+    return max(0.0, moment.timestamp() - (now if now is not None else time.time()))
+
+
+def _error_text(raw):
+    """Statuspage errors are {"error": "..."} or {"error": [...]}; fall back to the raw text."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.strip()[:300] or "no details"
+    if isinstance(data, dict) and "error" in data:
+        err = data["error"]
+        return "; ".join(str(e) for e in err) if isinstance(err, list) else str(err)
+    return json.dumps(data)[:300]
+
+
+class StatuspageErrorHandler(object):
+    """Turns the client's HTTP failures into the module's exceptions, named after the action that failed."""
+
+    @classmethod
+    def common_error_handler(cls, description):
+        def wrapper(func):
+            @functools.wraps(func)
+            def handler(*args, **kwargs):
+                try:
+                    return func(*args, **kwargs)
+                except HttpError as exc:
+                    raise cls.translate(exc, description) from exc
+
+            return handler
+
+        return wrapper
+
+    @classmethod
+    def list_error_handler(cls, description, default_value=None):
+        """Like common_error_handler, but a 404 means "not there" and returns default_value."""
+
+        def wrapper(func):
+            @functools.wraps(func)
+            @cls.common_error_handler(description)
+            def handler(*args, **kwargs):
+                try:
+                    return func(*args, **kwargs)
+                except HttpError as exc:
+                    if exc.status == 404:
+                        return default_value
+                    raise
+
+            return handler
+
+        return wrapper
+
+    @staticmethod
+    def translate(exc, description):
+        where = "Failed to %s" % description
+        details = dict(status=exc.status, error=exc.error, method=exc.method, path=exc.path)
+        if exc.status in (401, 403):
+            return AuthenticationFailed(
+                "%s: Statuspage rejected the API key (%s %s). Check api_key (or STATUSPAGE_API_KEY) and that "
+                "the key may manage this page." % (where, exc.status, exc.error), **details)
+        if exc.status == 404:
+            return NotFound("%s: not found (404 %s on %s)." % (where, exc.error, exc.path), **details)
+        return RequestRejected("%s: Statuspage answered %s: %s" % (where, exc.status, exc.error), **details)
+
+
+class StatuspageClient(object):
+    """Sends JSON requests to one page of the Statuspage API and counts every request it sends."""
+
+    def __init__(self, api_url, api_key, page_id, validate_certs=True, timeout=10.0, max_attempts=5,
+                 max_retry_time=60.0, sleep=time.sleep):
+        self.api_url = api_url.rstrip("/")
+        self.page_id = page_id
+        self._api_key = api_key
+        self.validate_certs = validate_certs
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.max_retry_time = max(0.0, max_retry_time)
+        self._sleep = sleep
+        self.requests_sent = 0
+        self.waits = []
+        self.log = []
+
+    @property
+    def page_path(self):
+        return "/pages/%s" % quote(self.page_id, safe="")
+
+    def get(self, path, query=None):
+        return self.request("GET", path, query=query)
+
+    def post(self, path, body):
+        return self.request("POST", path, body=body)
+
+    def patch(self, path, body):
+        return self.request("PATCH", path, body=body)
+
+    def delete(self, path):
+        return self.request("DELETE", path)
+
+    def request(self, method, path, query=None, body=None):
+        """One API call with retries; returns the decoded JSON. Raises HttpError, GaveUp or ConnectionFailed."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda exc: getattr(exc, "retryable", False)),
+            wait=self._wait,
+            stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(self.max_retry_time),
+            sleep=self._record_sleep,
+            reraise=True,
+        )
+        started = time.time()
+        try:
+            return retrying(self._send_once, method, path, query, body)
+        except (HttpError, ConnectionFailed) as exc:
+            if not getattr(exc, "retryable", False) or self.max_attempts == 1:
+                raise
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise GaveUp(
+                "Gave up on %s %s after %d attempt(s) in %.1fs (max_attempts=%d, max_retry_time=%ss); the last "
+                "answer was: %s" % (method, path, attempts, time.time() - started, self.max_attempts,
+                                    self.max_retry_time, exc.message),
+                attempts=attempts, last_error=exc.message) from exc
+
+    def _wait(self, retry_state):
+        exc = retry_state.outcome.exception()
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            return asked
+        return tenacity.wait_random_exponential(multiplier=0.5, max=8)(retry_state)
+
+    def _record_sleep(self, seconds):
+        self.waits.append(round(seconds, 3))
+        self._sleep(seconds)
+
+    def _send_once(self, method, path, query, body):
+        url = self.api_url + self.page_path + path
+        if query:
+            url += "?" + urlencode(query)
+        headers = {"Authorization": "OAuth %s" % self._api_key, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        self.requests_sent += 1
+        entry = {"method": method, "path": self.page_path + path, "query": query or {}, "status": None}
+        self.log.append(entry)
+        try:
+            resp = open_url(url, method=method, data=data, headers=headers, timeout=self.timeout,
+                            validate_certs=self.validate_certs, follow_redirects="none")
+            entry["status"] = resp.getcode()
+            raw = resp.read()
+        except HTTPError as exc:
+            entry["status"] = exc.code
+            raw_error = exc.read().decode("utf-8", errors="replace") if exc.fp else ""
+            retry_after = None
+            if exc.code in (420, 429):
+                retry_after = retry_after_seconds(exc.headers.get("Retry-After")) if exc.headers else None
+                if retry_after is None:
+                    retry_after = 1.0
+            raise HttpError(exc.code, _error_text(raw_error), method, self.page_path + path, retry_after) from None
+        except (URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ConnectionFailed("Could not reach Statuspage at %s: %s" % (self.api_url, reason),
+                                   api_url=self.api_url) from None
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise StatuspageError("Statuspage answered %s %s with something that is not JSON: %r"
+                                  % (method, path, raw[:200])) from None
