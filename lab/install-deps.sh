@@ -17,3 +17,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # Debian's postgresql package starts a cluster of its own on 5432; the lab runs its own.
+# Optional test dependency: headless Chromium renders the post-mortem HTML in the timeline tests
+# (they skip that check without it). Opt in with LAB_WITH_CHROMIUM=1.
+if [ "${LAB_WITH_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "installing chromium (optional) ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi

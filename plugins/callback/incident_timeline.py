@@ -121,6 +121,16 @@ def key_results(task, result, limit):
     return kept
 
 
+def _milestones(data):
+    """The incident_milestone results of a task, looped or not, leaving out no_log items."""
+    found = []
+    for item in [data] + [r for r in data.get("results") or [] if isinstance(r, dict)]:
+        milestone = item.get("incident_milestone")
+        if isinstance(milestone, dict) and not item.get("_ansible_no_log") and "censored" not in item:
+            found.append(milestone)
+    return found
+
+
 def _write_atomic(path, text):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -196,8 +206,12 @@ class CallbackModule(CallbackBase):
         if status == "failed" and not entry["results"].get("censored"):
             entry["error"] = str(data.get("msg", ""))[:500]
         self._run["tasks"].append(entry)
-        milestone = data.get("incident_milestone") if not entry["results"].get("censored") else None
-        if isinstance(milestone, dict) and milestone.get("incident_id") and milestone.get("milestone"):
+        if not entry["results"].get("censored"):
+            for milestone in _milestones(data):
+                self._add_milestone(milestone, host_name)
+
+    def _add_milestone(self, milestone, host_name):
+        if milestone.get("incident_id") and milestone.get("milestone"):
             mark = dict(milestone, host=host_name, playbook=self._run["playbook"])
             self._run["milestones"].append(mark)
             if self._run["incident_id"] is None:

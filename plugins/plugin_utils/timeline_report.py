@@ -359,7 +359,7 @@ def render_svg(document, width=1100):
         return "".join(parts)
     start, end = min(moments), max(moments)
     span = max((end - start).total_seconds(), 1.0)
-    plot_w = width - label_w - 20
+    plot_w = width - label_w - 80  # room for the last tick and milestone labels
 
     def x(moment):
         return label_w + plot_w * ((moment - start).total_seconds() / span)
