@@ -106,3 +106,45 @@ def scratch_dir():
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+class SaasAdmin:
+    """The SaaS stand-ins' lab-only admin API (lab/README.md, "SaaS stand-ins")."""
+
+    def __init__(self, lab_values):
+        import requests
+
+        self.url = lab_values["SAAS_ADMIN_URL"]
+        self.http = requests.Session()
+
+    def _call(self, method, path, **kw):
+        resp = self.http.request(method, self.url + path, timeout=10, **kw)
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    def reset(self):
+        return self._call("POST", "/reset")
+
+    def calls(self, service=None):
+        return self._call("GET", "/calls", params={"service": service} if service else None)
+
+    def clear_calls(self, service=None):
+        return self._call("DELETE", "/calls", params={"service": service} if service else None)
+
+    def fail_next(self, service, count, status=500):
+        return self._call("POST", f"/{service}/fail-next", json={"count": count, "status": status})
+
+    def rate_limit(self, enabled=True, requests=None, window=None):
+        body = {"enabled": enabled, "requests": requests, "window": window}
+        return self._call("PUT", "/statuspage/rate-limit", json={k: v for k, v in body.items() if v is not None})
+
+    def seed_incidents(self, count, name="Seeded incident {n}", status="resolved"):
+        return self._call("POST", "/statuspage/seed", json={"count": count, "name": name, "status": status})["ids"]
+
+
+@pytest.fixture
+def saas_admin(lab):
+    """The stand-ins reset to a clean page (no incidents, five operational components, empty call log)."""
+    admin = SaasAdmin(lab)
+    admin.reset()
+    return admin
