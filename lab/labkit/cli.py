@@ -9,6 +9,7 @@ import sys
 from labkit.commands import MODULES
 from labkit.config import LabConfig
 from labkit.errors import LabError
+from labkit.faults import heal_all
 from labkit.process import port_open
 from labkit.services import all_services
 
@@ -58,6 +59,10 @@ def cmd_up(config, _args):
 
 
 def cmd_down(config, _args):
+    # Injected incidents first: their helper processes hold sessions on the services about to stop.
+    for name, detail in heal_all(config):
+        if detail != "nothing to heal":
+            print(f"{name}: {detail}")
     for svc in reversed(all_services(config)):
         svc.stop()
         print(f"{svc.name}: stopped")
