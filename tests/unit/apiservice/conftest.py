@@ -1,0 +1,1 @@
+"""The simulated API service lives in lab/ (tests/conftest.py puts it on sys.path)."""
