@@ -196,3 +196,61 @@ def rto(component):
     if key not in RTO_MINUTES:
         raise SeverityError("component must be one of %s, got %r" % (", ".join(RTO_MINUTES), component))
     return RTO_MINUTES[key], RTO_LABELS[key]
+
+
+PAGERDUTY_ACTIONS = ("trigger", "acknowledge", "resolve")
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
+_PD_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+def pagerduty_action(level, status, last_action=None, last_severity=None, requested="auto"):
+    """The PagerDuty event (if any) an incident update should send, given what was sent before.
+
+    Returns ``{"action": "trigger"|"acknowledge"|"resolve"|None, "severity": ..., "reason": ...}``.
+    ``requested="auto"`` follows the severity: P0 pages (critical), P1 notifies (warning), P2 and P3
+    never page; ``investigating`` triggers, ``identified``/``monitoring`` acknowledge what was
+    triggered, ``resolved`` resolves what is open; a raised severity triggers again. An action
+    already sent is never sent again, so a rerun sends nothing.
+    """
+    level = normalize_level(level)
+    if status not in STATUSES:
+        raise SeverityError("status must be one of %s, got %r" % (", ".join(STATUSES), status))
+    if requested not in ("auto", "none", *PAGERDUTY_ACTIONS):
+        raise SeverityError("the PagerDuty action must be auto, none, trigger, acknowledge or resolve, got %r"
+                            % requested)
+    if last_action not in (None, "", *PAGERDUTY_ACTIONS):
+        raise SeverityError("the last PagerDuty action must be trigger, acknowledge or resolve, got %r"
+                            % last_action)
+    wanted_severity = POLICY[level]["pagerduty_severity"]
+    is_open = last_action in ("trigger", "acknowledge")
+    raised = (is_open and wanted_severity is not None
+              and _PD_SEVERITY_RANK[wanted_severity] > _PD_SEVERITY_RANK.get(last_severity, -1))
+
+    def act(action, reason, severity=None):
+        return {"action": action, "severity": severity, "reason": reason}
+
+    if requested == "none":
+        return act(None, "PagerDuty disabled for this update")
+    if requested == "trigger" or (requested == "auto" and status != "resolved" and raised):
+        severity = wanted_severity or "info"
+        if last_action == "trigger" and last_severity == severity:
+            return act(None, "already triggered with severity %s" % severity)
+        return act("trigger", "severity raised to %s" % level if raised else "trigger requested", severity)
+    if requested in ("acknowledge", "resolve"):
+        if last_action == requested:
+            return act(None, "already sent %s" % requested)
+        if not is_open:
+            return act(None, "nothing open on PagerDuty to %s" % requested)
+        return act(requested, "%s requested" % requested)
+    # auto
+    if status == "resolved":
+        return act("resolve", "incident resolved") if is_open else act(None, "nothing open on PagerDuty")
+    if wanted_severity is None:
+        return act(None, "%s does not page (%s)" % (level, POLICY[level]["escalation"]))
+    if not is_open:
+        if last_action == "resolve":
+            return act(None, "already resolved on PagerDuty")
+        return act("trigger", "%s: %s" % (level, POLICY[level]["escalation"]), wanted_severity)
+    if status in ("identified", "monitoring") and last_action == "trigger":
+        return act("acknowledge", "incident %s" % status)
+    return act(None, "already %s" % ("acknowledged" if last_action == "acknowledge" else "triggered"))
