@@ -27,6 +27,7 @@ REVISION = 'deployment.kubernetes.io/revision'
 REVISION_HISTORY = 'deployment.kubernetes.io/revision-history'
 CHANGE_CAUSE = 'kubernetes.io/change-cause'
 POD_TEMPLATE_HASH = 'pod-template-hash'
+CONTROLLER_REVISION_HASH = 'controller-revision-hash'
 # Where this collection records a rollback on the workload (JSON: incident, revisions, time).
 ROLLBACK_RECORD = 'incident-response.pynomaly.io/rollback'
 
@@ -65,6 +66,21 @@ class Revision(object):
     @property
     def pod_template_hash(self):
         return (self.source.get('metadata', {}).get('labels') or {}).get(POD_TEMPLATE_HASH)
+
+    @property
+    def pod_labels(self):
+        """Label values that mark this revision's pods (pod-template-hash or controller-revision-hash)."""
+        labels = self.source.get('metadata', {}).get('labels') or {}
+        values = set([self.name])
+        for key in (POD_TEMPLATE_HASH, CONTROLLER_REVISION_HASH):
+            if labels.get(key):
+                values.add(labels[key])
+        return values
+
+    def owns_pod(self, pod):
+        labels = pod.get('metadata', {}).get('labels') or {}
+        key = POD_TEMPLATE_HASH if POD_TEMPLATE_HASH in labels else CONTROLLER_REVISION_HASH
+        return labels.get(key) in self.pod_labels
 
     def known_as(self, number):
         return number == self.number or number in self.aliases
