@@ -1,0 +1,203 @@
+"""The simulated cluster: object store, knobs, event recorder and the controller loop."""
+import asyncio
+import copy
+import logging
+import secrets
+from dataclasses import asdict, dataclass, fields
+
+from k8s_sim import resources as R
+from k8s_sim.profiles import Profiles
+from k8s_sim.registry import Registry
+from k8s_sim.store import Store
+from k8s_sim.util import now, rfc3339, rfc3339_micro
+
+log = logging.getLogger("k8s_sim")
+
+
+@dataclass
+class Knobs:
+    """Timings of the simulated cluster. Kubernetes' own values are noted where they differ."""
+
+    pod_startup_seconds: float = 1.0  # image pull + container start + first readiness probe
+    crash_after_seconds: float = 1.0  # how long a crashing container runs before it exits
+    crash_backoff_seconds: float = 2.0  # first CrashLoopBackOff delay, doubling (Kubernetes: 10 s)
+    crash_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
+    pull_backoff_seconds: float = 2.0  # first ImagePullBackOff delay, doubling (Kubernetes: 10 s)
+    pull_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
+    hpa_sync_seconds: float = 5.0  # (Kubernetes: 15 s)
+    tick_seconds: float = 0.2  # controller loop period; writes also wake it at once
+    log_retention_seconds: float = 3600.0  # generated container logs reach back at most this far
+    log_max_lines_per_second: int = 20  # access lines per pod per second are capped (sampled)
+    event_ttl_seconds: float = 3600.0
+
+    def update(self, values):
+        known = {f.name: f.type for f in fields(self)}
+        for key, value in values.items():
+            if key not in known:
+                raise KeyError(key)
+            setattr(self, key, int(value) if known[key] in ("int", int) else float(value))
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def owner_ref(obj, controller=True):
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"], "controller": controller, "blockOwnerDeletion": True}
+
+
+def controller_uid(obj):
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref.get("uid")
+    return None
+
+
+class Cluster:
+    def __init__(self, registry_path=None, knobs=None):
+        self.store = Store()
+        self.knobs = knobs or Knobs()
+        self.registry = Registry(registry_path)
+        self.profiles = Profiles()
+        self.wake = asyncio.Event() if _loop_running() else None
+        self.store.listeners.append(self._on_change)
+        self._last_event_gc = 0.0
+        from k8s_sim.controllers import build_controllers
+        from k8s_sim.kubelet import Kubelet
+
+        self.kubelet = Kubelet(self)
+        self.controllers = build_controllers(self)
+
+    # -- controller loop ---------------------------------------------------------------
+    def _on_change(self, rtype, event_type, obj):
+        if self.wake is not None and rtype is not R.EVENTS:
+            self.wake.set()
+
+    def sync(self, passes=4):
+        """Run the kubelet and every controller until nothing changes (bounded)."""
+        t = now()
+        for _ in range(passes):
+            before = self.store.rv
+            self.kubelet.sync(t)
+            for controller in self.controllers:
+                try:
+                    controller.sync(t)
+                except Exception:  # a controller bug must not stop the cluster
+                    log.exception("controller %s failed", type(controller).__name__)
+            if self.store.rv == before:
+                break
+        if t - self._last_event_gc > 30:
+            self._gc_events(t)
+            self._last_event_gc = t
+
+    async def run(self):
+        if self.wake is None:
+            self.wake = asyncio.Event()
+        while True:
+            self.wake.clear()
+            self.sync()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=self.knobs.tick_seconds)
+                # Let a burst of writes (kubectl apply, a patch plus an annotate) land together.
+                await asyncio.sleep(0.01)
+            except TimeoutError:
+                pass
+
+    # -- helpers used by controllers ---------------------------------------------------
+    def owned(self, rtype, owner):
+        uid = owner["metadata"]["uid"]
+        return [o for o in self.store.list(rtype, owner["metadata"].get("namespace"))
+                if controller_uid(o) == uid]
+
+    def write(self, rtype, obj):
+        return self.store.update(rtype, obj)
+
+    def event(self, obj, event_type, reason, message, component, host=None):
+        meta = obj["metadata"]
+        ns = meta.get("namespace") or "default"
+        t = now()
+        for ev in self.store.list(R.EVENTS, ns):
+            io = ev["involvedObject"]
+            if io.get("uid") == meta.get("uid") and ev["reason"] == reason and ev["message"] == message:
+                ev = copy.deepcopy(ev)
+                ev["count"] = ev.get("count", 1) + 1
+                ev["lastTimestamp"] = rfc3339(t)
+                self.store.update(R.EVENTS, ev)
+                return
+        involved = {"kind": obj["kind"], "namespace": meta.get("namespace"), "name": meta["name"],
+                    "uid": meta["uid"], "apiVersion": obj["apiVersion"], "resourceVersion": meta["resourceVersion"]}
+        if not meta.get("namespace"):
+            involved.pop("namespace")
+        if obj["kind"] == "Pod" and reason in ("Pulling", "Pulled", "Failed", "BackOff", "Created", "Started",
+                                               "Unhealthy", "Killing"):
+            container = (obj["spec"].get("containers") or [{}])[0].get("name")
+            involved["fieldPath"] = f"spec.containers{{{container}}}"
+        source = {"component": component}
+        if host:
+            source["host"] = host
+        event = {
+            "kind": "Event", "apiVersion": "v1",
+            "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}", "namespace": ns},
+            "involvedObject": involved, "reason": reason, "message": message, "source": source,
+            "firstTimestamp": rfc3339(t), "lastTimestamp": rfc3339(t), "count": 1, "type": event_type,
+            "eventTime": None, "reportingComponent": component, "reportingInstance": host or "",
+        }
+        self.store.create(R.EVENTS, event)
+
+    def _gc_events(self, t):
+        cutoff = rfc3339(t - self.knobs.event_ttl_seconds)
+        for ev in self.store.list(R.EVENTS):
+            if ev.get("lastTimestamp", "") < cutoff:
+                self.store.delete(R.EVENTS, ev["metadata"]["namespace"], ev["metadata"]["name"])
+
+    def delete_cascade(self, rtype, namespace, name, propagation="Background"):
+        """Delete an object; its dependents go too unless propagation is Orphan (garbage collector)."""
+        gone = self.store.delete(rtype, namespace, name)
+        uid = gone["metadata"]["uid"]
+        for dep_type in (R.REPLICASETS, R.PODS, R.CONTROLLERREVISIONS):
+            for dep in list(self.store.list(dep_type, namespace)):
+                refs = dep["metadata"].get("ownerReferences") or []
+                if not any(r.get("uid") == uid for r in refs):
+                    continue
+                if propagation == "Orphan":
+                    dep = copy.deepcopy(dep)
+                    dep["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid] or None
+                    if dep["metadata"]["ownerReferences"] is None:
+                        del dep["metadata"]["ownerReferences"]
+                    self.store.update(dep_type, dep)
+                else:
+                    self.delete_cascade(dep_type, namespace, dep["metadata"]["name"])
+        if dep_kind_is_pod(rtype):
+            self.kubelet.forget(uid)
+        return gone
+
+
+def dep_kind_is_pod(rtype):
+    return rtype is R.PODS
+
+
+def _loop_running():
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def micro_now():
+    return rfc3339_micro(now())
+
+
+def workload_of(store, pod):
+    """(kind, name) of the workload a pod belongs to: its Deployment through the ReplicaSet, else its owner."""
+    ns = pod["metadata"].get("namespace")
+    for ref in pod["metadata"].get("ownerReferences") or []:
+        if not ref.get("controller"):
+            continue
+        if ref.get("kind") == "ReplicaSet":
+            rs = store.get(R.REPLICASETS, ns, ref["name"])
+            for ref2 in ((rs or {}).get("metadata") or {}).get("ownerReferences") or []:
+                if ref2.get("controller") and ref2.get("kind") == "Deployment":
+                    return "Deployment", ref2["name"]
+        return ref.get("kind"), ref["name"]
+    return "Pod", pod["metadata"]["name"]
