@@ -48,7 +48,7 @@ def walk_files(root):
             full = os.path.join(folder, name)
             if os.path.isfile(full) and not os.path.islink(full):
                 found.append(os.path.relpath(full, root).replace(os.sep, "/"))
-    return found
+    return sorted(found)
 
 
 def file_entries(root, relpaths):
