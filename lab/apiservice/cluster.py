@@ -78,8 +78,12 @@ class ClusterView:
         self.listeners = []  # called with each new snapshot
 
     async def close(self):
+        await self._disconnect()
+
+    async def _disconnect(self):
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
     def _connect(self):
         if self._session is None:
@@ -103,9 +107,10 @@ class ClusterView:
             labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
             selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
             pods = (await self._get(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": selector}))["items"]
+        # The simulator answers the effective profile, with "custom": false while its default applies.
         body = await self._get(f"/_lab/v1/namespaces/{ns}/profiles/{name}", missing_ok=True)
-        if body:
-            profile = body.get("profile", body) if isinstance(body, dict) else None
+        if isinstance(body, dict) and body.get("custom"):
+            profile = body
         return Snapshot(deployment=deployment, pods=pods, profile=profile, fetched_at=time.monotonic())
 
     async def snapshot(self):
@@ -121,6 +126,7 @@ class ClusterView:
             except (TimeoutError, OSError, aiohttp.ClientError, ClusterUnreachable, ValueError, KeyError) as exc:
                 snap = Snapshot(error=f"cannot read the cluster: {exc or type(exc).__name__}",
                                 fetched_at=time.monotonic())
+                await self._disconnect()  # the simulator may have restarted with a new certificate or token
             self._snapshot = snap
             for listener in self.listeners:
                 listener(previous, snap)
