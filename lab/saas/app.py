@@ -34,7 +34,8 @@ async def record_calls(request, handler):
     except web.HTTPException as exc:
         request.app["calls"].record(service, request, body, exc.status, started)
         raise
-    request.app["calls"].record(service, request, body, response.status, started)
+    request.app["calls"].record(service, request, body, response.status, started,
+                                retry_after=response.headers.get("Retry-After"))
     return response
 
 

@@ -45,7 +45,7 @@ class CallLog:
         self._calls = deque(maxlen=limit)
         self._seq = 0
 
-    def record(self, service, request, body, status, started):
+    def record(self, service, request, body, status, started, retry_after=None):
         self._seq += 1
         query = {key: request.query.getall(key) for key in request.query}
         self._calls.append({
@@ -60,6 +60,7 @@ class CallLog:
             "headers": {name: redact_header(name, value) for name, value in request.headers.items()},
             "body": body,
             "status": status,
+            "retry_after": retry_after,
         })
 
     def calls(self, service=None):

@@ -164,7 +164,7 @@ incident:
       - id: 8kbf7d35c070
         name: API
         status: major_outage
-action:
+operation:
   description: What was done (or would be done in check mode).
   returned: always
   type: str
@@ -268,12 +268,12 @@ def main():
     desired = dict(name=params["name"], rename=bool(params["incident_id"]), status=params["status"],
                    impact=params["impact"], body=params["body"], components=params["components"])
     try:
-        changed, action, incident, write, diff = StatuspageIncident(
+        changed, operation, incident, write, diff = StatuspageIncident(
             client, incident_id=params["incident_id"], name=params["name"],
         ).ensure(params["state"], desired, params["deliver_notifications"], module.check_mode)
     except StatuspageError as exc:
         module.fail_json(msg=exc.message, requests=client.requests_sent, retry_waits=client.waits, **exc.details)
-    result = dict(changed=changed, action=action, incident=incident, write=write,
+    result = dict(changed=changed, operation=operation, incident=incident, write=write,
                   requests=client.requests_sent, retry_waits=client.waits)
     if module._diff:
         result["diff"] = diff

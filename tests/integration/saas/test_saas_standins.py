@@ -159,8 +159,9 @@ def test_rate_limit_answers_429_with_retry_after_then_admits_again(statuspage, s
     assert 1 <= wait <= 2
     time.sleep(wait)
     assert statuspage("GET", "/components").status_code == 200
-    statuses = [call["status"] for call in saas_admin.calls("statuspage")]
-    assert statuses == [200, 200, 429, 200]
+    calls = saas_admin.calls("statuspage")
+    assert [call["status"] for call in calls] == [200, 200, 429, 200]
+    assert calls[2]["retry_after"] == str(wait), "the call log records the Retry-After answered"
 
 
 def test_rate_limit_is_on_by_default_at_60_per_minute(saas_admin):
