@@ -1,0 +1,193 @@
+"""What the Kubernetes-side incidents share: a small client for the simulator, the traffic-profile overlays
+each scenario adds, and the records heal needs to undo exactly what inject did (and nothing a playbook did).
+
+Profiles: every scenario that changes a Deployment's traffic profile adds an overlay (a few fields). The
+profile the simulator gets is the one found before the first overlay, plus every active overlay, so
+error_rate and latency can be injected together and healed one at a time.
+"""
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+from labkit.errors import LabError
+from labkit.services.apiservice import DEPLOYMENT, NAMESPACE, ApiService
+from labkit.services.k8s import K8sService
+
+LAB_LABEL = "lab.pynomaly.io/fault"
+PROFILE_FIELDS = ("rps", "error_rate", "status_mix", "latency_ms", "auth_failure_rate", "cpu_millicores",
+                  "memory_bytes")
+
+
+class Kube:
+    """JSON over HTTPS to the simulator with the lab's CA and token."""
+
+    def __init__(self, config):
+        self.k8s = K8sService(config)
+        self._ctx = None
+
+    def running(self):
+        return self.k8s.is_running()
+
+    def request(self, method, path, body=None, content_type="application/json", missing_ok=False):
+        if self._ctx is None:
+            self._ctx = ssl.create_default_context(cafile=str(self.k8s.dir / "ca.crt"))
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.k8s.url + path, data=data, method=method)  # noqa: S310 - loopback https
+        req.add_header("Authorization", f"Bearer {self.k8s.token}")
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, context=self._ctx, timeout=10) as resp:  # noqa: S310 - loopback https
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404 and missing_ok:
+                return None
+            detail = exc.read().decode(errors="replace")[:300]
+            raise LabError(f"{method} {path} answered {exc.code}: {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise LabError(f"the Kubernetes simulator does not answer at {self.k8s.url} ({exc}); is the lab up?") \
+                from None
+
+    def deployment(self, namespace=NAMESPACE, name=DEPLOYMENT):
+        return self.request("GET", f"/apis/apps/v1/namespaces/{quote(namespace)}/deployments/{quote(name)}",
+                            missing_ok=True)
+
+    def replace_deployment(self, obj):
+        meta = obj["metadata"]
+        return self.request("PUT", f"/apis/apps/v1/namespaces/{quote(meta['namespace'])}/deployments/"
+                                   f"{quote(meta['name'])}", obj)
+
+    def profile(self, namespace, workload):
+        """The workload's custom profile (only its fields), or None while the simulator's default applies."""
+        body = self.request("GET", _profile_path(namespace, workload))
+        if not body.get("custom"):
+            return None
+        return {key: body[key] for key in PROFILE_FIELDS if key in body}
+
+    def set_profile(self, namespace, workload, fields):
+        if fields is None:
+            self.request("DELETE", _profile_path(namespace, workload))
+        else:
+            self.request("PUT", _profile_path(namespace, workload), fields)
+
+
+def _profile_path(namespace, workload):
+    return f"/_lab/v1/namespaces/{quote(namespace)}/profiles/{quote(workload)}"
+
+
+# -- records --------------------------------------------------------------------------------------
+def _record_path(config, name):
+    return config.service_dir("faults") / f"{name}.json"
+
+
+def load_record(config, name):
+    path = _record_path(config, name)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_record(config, name, data):
+    path = _record_path(config, name)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def drop_record(config, name):
+    _record_path(config, name).unlink(missing_ok=True)
+
+
+# -- profile overlays -----------------------------------------------------------------------------
+OVERLAYS = "profile-overlays"
+
+
+def _key(namespace, workload):
+    return f"{namespace}/{workload}"
+
+
+def _desired(state, key):
+    active = [layers[key] for layers in state["overlays"].values() if key in layers]
+    if not active:
+        return state["base"].get(key)
+    profile = dict(state["base"].get(key) or {})
+    for layer in active:
+        profile.update(layer)
+    return profile
+
+
+def _same(current, desired):
+    if current is None or desired is None:
+        return current is desired
+    return all(current.get(k) == v for k, v in desired.items())
+
+
+def add_overlay(kube, config, scenario, namespace, workload, fields):
+    """Make the workload's profile carry `fields` for `scenario`; returns True when the profile changed."""
+    state = load_record(config, OVERLAYS) or {"base": {}, "overlays": {}}
+    key = _key(namespace, workload)
+    current = kube.profile(namespace, workload)
+    if not any(key in layers for layers in state["overlays"].values()):
+        state["base"][key] = current  # what was there before any injected fault
+    state["overlays"].setdefault(scenario, {})[key] = fields
+    desired = _desired(state, key)
+    save_record(config, OVERLAYS, state)
+    if _same(current, desired):
+        return False
+    kube.set_profile(namespace, workload, desired)
+    return True
+
+
+def overlay_active(kube, config, scenario):
+    """True when every profile field this scenario injected is still in force."""
+    state = load_record(config, OVERLAYS) or {"base": {}, "overlays": {}}
+    layers = state["overlays"].get(scenario)
+    if not layers:
+        return False
+    for key, fields in layers.items():
+        namespace, workload = key.split("/", 1)
+        current = kube.profile(namespace, workload) or {}
+        if not _same(current, fields):
+            return False
+    return True
+
+
+def remove_overlay(kube, config, scenario):
+    """Take this scenario's fields out of the profiles; returns the workloads whose profile was reset."""
+    state = load_record(config, OVERLAYS) or {"base": {}, "overlays": {}}
+    layers = state["overlays"].pop(scenario, None)
+    if not layers:
+        return []
+    reset = []
+    for key in layers:
+        namespace, workload = key.split("/", 1)
+        desired = _desired(state, key)
+        if not any(key in other for other in state["overlays"].values()):
+            state["base"].pop(key, None)
+        if kube.running():
+            kube.set_profile(namespace, workload, desired)
+        reset.append(workload)
+    save_record(config, OVERLAYS, state)
+    return reset
+
+
+# -- waiting for the symptom ----------------------------------------------------------------------
+def wait_until(predicate, timeout, what):
+    """Poll until predicate() is truthy; return its value, or raise LabError naming the symptom."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise LabError(f"{what} did not show within {timeout:.0f}s")
+        time.sleep(0.1)
+
+
+def api_state(config):
+    return ApiService(config).state() or {}
