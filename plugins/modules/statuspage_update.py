@@ -12,7 +12,8 @@ DOCUMENTATION = r"""
 module: statuspage_update
 short_description: Open, update, resolve or delete a Statuspage incident
 version_added: 0.1.0
-author: Pynomaly Platform Engineering
+author:
+  - Pynomaly Platform Engineering (@pynomaly)
 description:
   - Finds an incident on an Atlassian Statuspage page by O(incident_id), or by O(name) among the
     page's unresolved incidents (every page of them), and makes it match the task - its status,
@@ -76,9 +77,11 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the incident and reports the write it would send (RV(write), C(sent=false)); sends no write.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the name, status, impact, latest update and component statuses before and after.
 notes:

@@ -24,8 +24,7 @@ class HttpError(StatuspageError):
     """Statuspage answered with an error status. Raised by the client; the error handler words it."""
 
     def __init__(self, status, error, method, path, retry_after=None):
-        super().__init__("%s %s answered %s: %s" % (method, path, status, error),
-                                        status=status, error=error)
+        super().__init__("%s %s answered %s: %s" % (method, path, status, error), status=status, error=error)
         self.status = status
         self.error = error
         self.method = method
