@@ -68,6 +68,10 @@ class Kube:
             return None
         return {key: body[key] for key in PROFILE_FIELDS if key in body}
 
+    def effective_profile(self, namespace, workload):
+        body = self.request("GET", _profile_path(namespace, workload))
+        return {key: body[key] for key in PROFILE_FIELDS if key in body}
+
     def set_profile(self, namespace, workload, fields):
         if fields is None:
             self.request("DELETE", _profile_path(namespace, workload))
@@ -191,3 +195,142 @@ def wait_until(predicate, timeout, what):
 
 def api_state(config):
     return ApiService(config).state() or {}
+
+
+# -- scenarios that only change the traffic profile ------------------------------------------------
+def require_deployment(kube):
+    if not kube.running() or kube.deployment() is None:
+        raise LabError(f"deployment {DEPLOYMENT} does not exist in {NAMESPACE}; is the lab up? (labctl up)")
+
+
+def inject_profile(config, scenario, fields):
+    """Add the scenario's profile fields to pynomaly-api and wait until the API service serves them."""
+    kube = Kube(config)
+    require_deployment(kube)
+    changed = add_overlay(kube, config, scenario, NAMESPACE, DEPLOYMENT, fields)
+    wait_until(lambda: _serving(config, fields), 10, f"the API service serving {fields}")
+    return changed
+
+
+def _serving(config, fields):
+    profile = api_state(config).get("profile") or {}
+    return all(profile.get(k) == v for k, v in fields.items())
+
+
+def profile_status(config, scenario, fields):
+    kube = Kube(config)
+    if not kube.running() or not overlay_active(kube, config, scenario):
+        return False, "not injected"
+    return True, "pynomaly-api traffic profile: " + ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def heal_profile(config, scenario):
+    kube = Kube(config)
+    reset = remove_overlay(kube, config, scenario)
+    if not reset:
+        return "nothing to heal"
+    if not kube.running():
+        return "nothing to heal (the cluster is not running)"
+    if DEPLOYMENT in reset:
+        wait_for_api_profile(kube, config)
+    return f"traffic profile of {', '.join(reset)} restored"
+
+
+def wait_for_api_profile(kube, config):
+    """Return once the API service answers with the simulator's current profile of pynomaly-api."""
+    effective = kube.effective_profile(NAMESPACE, DEPLOYMENT)
+    wait_until(lambda: _serving(config, effective), 10, "the API service serving the restored profile")
+
+
+# -- node pressure: a DaemonSet whose pods use what the nodes have left -----------------------------
+PRESSURE_NAMESPACE = "kube-system"
+
+
+def pressure_daemonset(name, scenario):
+    labels = {"app.kubernetes.io/name": name, LAB_LABEL: scenario}
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": name, "namespace": PRESSURE_NAMESPACE, "labels": dict(labels)},
+            "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                     "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{
+                         "name": "pressure", "image": "busybox:1.36",
+                         "command": ["sh", "-c", "while true; do :; done"]}]}}}}
+
+
+def _quantity(value):
+    """cores or bytes from a Kubernetes quantity (the forms metrics.k8s.io and node status use)."""
+    units = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4,
+             "k": 1e3, "M": 1e6, "G": 1e9}
+    for suffix in sorted(units, key=len, reverse=True):
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * units[suffix]
+    return float(value)
+
+
+def node_usage(kube, resource):
+    """{node: (used, allocatable)} for resource "cpu" (cores) or "memory" (bytes)."""
+    nodes = kube.request("GET", "/api/v1/nodes")["items"]
+    metrics = {m["metadata"]["name"]: m for m in kube.request("GET", "/apis/metrics.k8s.io/v1beta1/nodes")["items"]}
+    out = {}
+    for node in nodes:
+        name = node["metadata"]["name"]
+        if name in metrics:
+            out[name] = (_quantity(metrics[name]["usage"][resource]),
+                         _quantity(node["status"]["allocatable"][resource]))
+    return out
+
+
+def inject_pressure(config, scenario, resource, pod_fields, target, threshold, idle_fields):
+    """Push pynomaly-api's pods near their limits (pod_fields), then size a DaemonSet so that every node's
+    `resource` usage sits at `target` of allocatable, and wait until every node is above `threshold`."""
+    kube = Kube(config)
+    require_deployment(kube)
+    name = f"lab-pressure-{resource}"
+    changed = add_overlay(kube, config, scenario, NAMESPACE, DEPLOYMENT, pod_fields)
+    path = f"/apis/apps/v1/namespaces/{PRESSURE_NAMESPACE}/daemonsets/{name}"
+    if kube.request("GET", path, missing_ok=True) is None:
+        usage = node_usage(kube, resource)
+        need = max(target * alloc - used for used, alloc in usage.values())
+        ceiling = min(0.99 * alloc - used for used, alloc in usage.values())
+        per_pod = max(min(need, ceiling), need if ceiling < need else 0.0)
+        field = "cpu_millicores" if resource == "cpu" else "memory_bytes"
+        value = round(per_pod * 1000) if resource == "cpu" else round(per_pod)
+        add_overlay(kube, config, scenario, PRESSURE_NAMESPACE, name, {**idle_fields, field: value})
+        kube.request("POST", f"/apis/apps/v1/namespaces/{PRESSURE_NAMESPACE}/daemonsets",
+                     pressure_daemonset(name, scenario))
+        changed = True
+
+    def every_node_above():
+        usage = node_usage(kube, resource)
+        return usage and all(used / alloc > threshold for used, alloc in usage.values())
+
+    wait_until(every_node_above, 20, f"every node's {resource} above {threshold:.0%}")
+    return changed
+
+
+def pressure_status(config, scenario, resource, threshold):
+    kube = Kube(config)
+    if not kube.running() or not overlay_active(kube, config, scenario):
+        return False, "not injected"
+    usage = node_usage(kube, resource)
+    shown = ", ".join(f"{node} {used / alloc:.0%}" for node, (used, alloc) in sorted(usage.items()))
+    hot = sum(1 for used, alloc in usage.values() if used / alloc > threshold)
+    return True, f"{hot}/{len(usage)} nodes above {threshold:.0%} {resource} ({shown})"
+
+
+def heal_pressure(config, scenario, resource):
+    kube = Kube(config)
+    name = f"lab-pressure-{resource}"
+    deleted = False
+    if kube.running():
+        path = f"/apis/apps/v1/namespaces/{PRESSURE_NAMESPACE}/daemonsets/{name}"
+        current = kube.request("GET", path, missing_ok=True)
+        if current is not None and (current["metadata"].get("labels") or {}).get(LAB_LABEL) == scenario:
+            kube.request("DELETE", path, missing_ok=True)
+            deleted = True
+    reset = remove_overlay(kube, config, scenario)
+    if not reset and not deleted:
+        return "nothing to heal"
+    if not kube.running():
+        return "nothing to heal (the cluster is not running)"
+    wait_for_api_profile(kube, config)
+    return f"DaemonSet {PRESSURE_NAMESPACE}/{name} deleted, traffic profiles restored"
