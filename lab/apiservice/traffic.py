@@ -48,7 +48,10 @@ def error_mix(profile):
 
 
 def status_shares(profile, with_auth=True):
-    """{status: share of all requests}, summing to 1, as the simulator's access logs distribute them."""
+    """{status: share of all requests}, summing to 1, as the simulator's access logs distribute them.
+
+    Without `with_auth` (health checks): no failed logins and no 201s, only 200 and the errors.
+    """
     auth = float(profile["auth_failure_rate"]) if with_auth else 0.0
     served = 1.0 - auth
     errors = served * float(profile["error_rate"])
@@ -59,8 +62,9 @@ def status_shares(profile, with_auth=True):
         if share > 0:
             shares[status] = shares.get(status, 0.0) + share
 
-    add(200, ok * (1 - POST_SHARE * POST_CREATED_SHARE))
-    add(201, ok * POST_SHARE * POST_CREATED_SHARE)
+    created = POST_SHARE * POST_CREATED_SHARE if with_auth else 0.0
+    add(200, ok * (1 - created))
+    add(201, ok * created)
     for status, share in error_mix(profile).items():
         add(status, errors * share)
     add(401, auth * (1 - AUTH_FORBIDDEN_SHARE))
