@@ -48,7 +48,7 @@ options:
     description:
       - V(report) only reads.
       - V(cancel) cancels the running statement of each selected session (C(pg_cancel_backend)); it has no
-        effect on a session that is idle in transaction, so those are skipped and listed in RV(skipped).
+        effect on a session that is idle in transaction, so those are left alone and listed in RV(spared).
       - V(terminate) ends each selected session (C(pg_terminate_backend)).
       - V(cancel_then_terminate) cancels first, waits up to O(escalate_after) seconds and terminates what
         still blocks (or still runs, with O(target=long_running)); idle-in-transaction sessions are
@@ -250,7 +250,7 @@ actions:
   sample: [{"pid": 4242, "user": "pynomaly", "application": "api", "what": "terminate",
             "why": "root blocker holding up 3 session(s); the longest has waited 41.2s (min_wait 30.0s)",
             "result": "terminated", "effective": true}]
-skipped:
+spared:
   description: Candidates the module did not signal, each with its C(reason) (superuser, excluded, victims not
     waiting long enough, idle in transaction under O(action=cancel)...).
   returned: always
@@ -397,7 +397,7 @@ class LockTriage(object):
             "long_running": long_running(self.sessions, params["min_duration"], settings["own_pid"]),
             "connections": connection_counts(self.sessions, settings),
             "actions": [],
-            "skipped": [],
+            "spared": [],
         }
         return self.result
 
@@ -410,7 +410,7 @@ class LockTriage(object):
         else:
             targets, skipped = select_long_running(self.sessions, self.policy, params["min_duration"])
         self.planned, not_signalled = plan_signals(targets, params["action"])
-        self.result["skipped"] = skipped + not_signalled
+        self.result["spared"] = skipped + not_signalled
         enforce_max_sessions(self.planned, params["max_sessions"], params["action"])
         return self.planned
 
