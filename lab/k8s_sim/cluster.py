@@ -2,7 +2,6 @@
 import asyncio
 import copy
 import logging
-import secrets
 from dataclasses import asdict, dataclass, fields
 
 from k8s_sim import resources as R
@@ -19,7 +18,7 @@ class Knobs:
     """Timings of the simulated cluster. Kubernetes' own values are noted where they differ."""
 
     pod_startup_seconds: float = 1.0  # image pull + container start + first readiness probe
-    crash_after_seconds: float = 1.0  # how long a crashing container runs before it exits
+    crash_after_seconds: float = 0.5  # how long a crashing container runs before it exits
     crash_backoff_seconds: float = 2.0  # first CrashLoopBackOff delay, doubling (Kubernetes: 10 s)
     crash_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
     pull_backoff_seconds: float = 2.0  # first ImagePullBackOff delay, doubling (Kubernetes: 10 s)
@@ -137,12 +136,17 @@ class Cluster:
             source["host"] = host
         event = {
             "kind": "Event", "apiVersion": "v1",
-            "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}", "namespace": ns},
+            "metadata": {"name": f"{meta['name']}.{self._event_id(t)}", "namespace": ns},
             "involvedObject": involved, "reason": reason, "message": message, "source": source,
             "firstTimestamp": rfc3339(t), "lastTimestamp": rfc3339(t), "count": 1, "type": event_type,
             "eventTime": None, "reportingComponent": component, "reportingInstance": host or "",
         }
         self.store.create(R.EVENTS, event)
+
+    def _event_id(self, t):
+        # Like the event recorder: name.<hex of UnixNano>, so listing order is creation order.
+        self._last_event_ns = max(int(t * 1e9), getattr(self, "_last_event_ns", 0) + 1)
+        return f"{self._last_event_ns:x}"
 
     def _gc_events(self, t):
         cutoff = rfc3339(t - self.knobs.event_ttl_seconds)

@@ -45,13 +45,10 @@ def strategic_merge(original, patch, path=()):
         return None
     result = dict(original)
     retain = patch.get("$retainKeys")
-    orders = {}
+    orders = {k.split("/", 1)[1]: v for k, v in patch.items() if k.startswith("$setElementOrder/")}
     deletions = {}
     for key, value in patch.items():
-        if key in ("$patch", "$retainKeys"):
-            continue
-        if key.startswith("$setElementOrder/"):
-            orders[key.split("/", 1)[1]] = value
+        if key in ("$patch", "$retainKeys") or key.startswith("$setElementOrder/"):
             continue
         if key.startswith("$deleteFromPrimitiveList/"):
             deletions[key.split("/", 1)[1]] = value
@@ -67,21 +64,23 @@ def strategic_merge(original, patch, path=()):
             else:
                 result[key] = merged
         elif isinstance(value, list):
-            result[key] = _merge_list(current if isinstance(current, list) else [], value, path, key)
+            result[key] = _merge_list(current if isinstance(current, list) else [], value, path, key,
+                                      orders.get(key))
         else:
             result[key] = value
     for key, values in deletions.items():
         if isinstance(result.get(key), list):
             result[key] = [v for v in result[key] if v not in values]
     for key, order in orders.items():
-        if isinstance(result.get(key), list):
-            result[key] = _apply_order(result[key], order, _merge_key(path, key))
+        mk = _merge_key(path, key)
+        if key not in patch and mk and isinstance(result.get(key), list):
+            result[key] = _normalize_order(result[key], result[key], order, mk)
     if retain is not None:
         result = {k: v for k, v in result.items() if k in retain or k in patch}
     return result
 
 
-def _merge_list(original, patch, path, field):
+def _merge_list(original, patch, path, field, order=None):
     mk = _merge_key(path, field)
     if field in _MERGED_PRIMITIVE_LISTS:
         out = list(original)
@@ -105,18 +104,38 @@ def _merge_list(original, patch, path, field):
             out.append(strategic_merge({}, item, (*path, field)))
         else:
             out[index] = strategic_merge(out[index], item, (*path, field))
+    return _normalize_order(out, original, patch if order is None else order, mk)
+
+
+def _normalize_order(merged, original, patch_order, mk):
+    """apimachinery's normalizeElementOrder: server-only items keep their order, patch items follow the
+    patch (or $setElementOrder) order, and the two are interleaved by their position on the server."""
+
+    def key(x):
+        return x.get(mk) if isinstance(x, dict) else x
+
+    wanted = [key(x) for x in patch_order if not (isinstance(x, dict) and x.get("$patch") == "delete")]
+    rank = {k: i for i, k in enumerate(wanted)}
+    server = {key(x): i for i, x in enumerate(original)}
+    patch_items = sorted((x for x in merged if key(x) in rank), key=lambda x: rank[key(x)])
+    server_only = [x for x in merged if key(x) not in rank]
+    out, i, j = [], 0, 0
+    while i < len(server_only) or j < len(patch_items):
+        if i >= len(server_only):
+            out.append(patch_items[j])
+            j += 1
+        elif j >= len(patch_items):
+            out.append(server_only[i])
+            i += 1
+        else:
+            li, ri = server.get(key(server_only[i])), server.get(key(patch_items[j]))
+            if li is not None and ri is not None and ri < li:
+                out.append(patch_items[j])
+                j += 1
+            else:
+                out.append(server_only[i])
+                i += 1
     return out
-
-
-def _apply_order(items, order, mk):
-    def ident(x):
-        return x.get(mk) if (mk and isinstance(x, dict)) else x
-
-    wanted = [o.get(mk) if (mk and isinstance(o, dict)) else o for o in order]
-    ranked = {v: i for i, v in enumerate(wanted)}
-    listed = sorted((x for x in items if ident(x) in ranked), key=lambda x: ranked[ident(x)])
-    rest = [x for x in items if ident(x) not in ranked]
-    return listed + rest
 
 
 def merge_patch(original, patch):

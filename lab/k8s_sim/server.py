@@ -289,6 +289,10 @@ class ApiServer:
     async def _body(self, request):
         raw = await request.read()
         ctype = request.content_type or "application/json"
+        if "protobuf" in ctype or "cbor" in ctype:
+            raise ApiError(415, "UnsupportedMediaType", 'the body of the request was in an unknown format - '
+                                                        'accepted media types include: application/json, '
+                                                        'application/yaml')
         try:
             if "yaml" in ctype:
                 return yaml.safe_load(raw.decode() or "{}")
