@@ -67,6 +67,10 @@ class BackupService(object):
         self.repo = Repository(params["repository"])
         self.type = params["type"]
         self._tools = None
+        # Bad durations fail before anything is read or written.
+        for option in ("if_older_than", "rpo"):
+            if params.get(option) is not None:
+                parse_duration(params[option], option)
 
     @property
     def tools(self):
