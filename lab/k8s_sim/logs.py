@@ -17,7 +17,7 @@ from k8s_sim import errors
 from k8s_sim.cluster import workload_of
 from k8s_sim.kubelet import serves_http
 from k8s_sim.registry import normalize
-from k8s_sim.util import rfc3339_nano, stable_int
+from k8s_sim.util import rfc3339_nano, stable_int, truthy
 
 PATHS = [("GET", "/api/v1/detect", 35), ("POST", "/api/v1/detect", 20), ("GET", "/api/v1/models", 15),
          ("GET", "/api/v1/datasets", 10), ("GET", "/health", 15), ("GET", "/metrics", 5)]
@@ -78,7 +78,7 @@ class LogSource:
             return [x for x in lines if self.lo <= x[0] <= end]
         rng = random.Random(stable_int(self.seed, sec))
         if self.fault == "unready":
-            if sec % 5 == 0:
+            if sec % 2 == 0:
                 lines.append((sec + 0.2, "WARNING health: readiness check failed: dependency check timed out "
                                          "(database) after 1.0s"))
                 lines.append((sec + 0.2, "INFO GET /health HTTP/1.1 503 1.002s 10.244.0.1"))
@@ -158,7 +158,7 @@ class LogSource:
 
 def read(cluster, pod, params, t):
     """The body of GET pods/{name}/log for the given query parameters."""
-    name, ns = pod["metadata"]["name"], pod["metadata"]["namespace"]
+    name = pod["metadata"]["name"]
     containers = pod["spec"]["containers"]
     wanted = params.get("container")
     if not wanted:
@@ -170,21 +170,8 @@ def read(cluster, pod, params, t):
     if spec is None:
         raise errors.bad_request(f"container {wanted} is not valid for pod {name}")
     sim = cluster.kubelet.containers(pod).get(wanted)
-    previous = params.get("previous") in ("true", "1", "True")
-    if sim is None or not sim.instances:
-        if previous:
-            raise errors.bad_request(f'previous terminated container "{wanted}" in pod "{name}" not found')
-        reason = "ContainerCreating"
-        if sim is not None and sim.stage == "pullfail":
-            raise errors.bad_request(f'container "{wanted}" in pod "{name}" is waiting to start: '
-                                     f"trying and failing to pull image")
-        raise errors.bad_request(f'container "{wanted}" in pod "{name}" is waiting to start: {reason}')
-    if previous:
-        if len(sim.instances) < 2:
-            raise errors.bad_request(f'previous terminated container "{wanted}" in pod "{name}" not found')
-        inst = sim.instances[-2]
-    else:
-        inst = sim.instances[-1]
+    previous = truthy(params.get("previous"))
+    inst = _instance_for(pod, wanted, sim, previous)
     source = LogSource(cluster, pod, spec, inst, t, cluster.knobs.log_max_lines_per_second,
                        cluster.knobs.log_retention_seconds)
     source.fault = sim.fault
@@ -202,12 +189,38 @@ def read(cluster, pod, params, t):
     if params.get("tailLines") not in (None, ""):
         tail = max(int(params["tailLines"]), 0)
     lines = source.lines(since, tail)
-    timestamps = params.get("timestamps") in ("true", "1", "True")
+    timestamps = truthy(params.get("timestamps"))
     text = "".join((rfc3339_nano(lt) + " " if timestamps else "") + f"{_ts(lt)} {body}\n" for lt, body in lines)
     if params.get("limitBytes"):
         text = text[: int(params["limitBytes"])]
-    _ = ns
     return text, source
+
+
+def _instance_for(pod, container, sim, previous):
+    """The container instance the kubelet would read, chosen from the pod status like validateContainerLogStatus."""
+    from k8s_sim.kubelet import container_id
+
+    name = pod["metadata"]["name"]
+    status = next((cs for cs in (pod.get("status") or {}).get("containerStatuses") or []
+                   if cs["name"] == container), {})
+    state, last = status.get("state") or {}, (status.get("lastState") or {}).get("terminated")
+    if previous:
+        wanted = (last or {}).get("containerID")
+        if not wanted:
+            raise errors.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+    elif "running" in state or "terminated" in state:
+        wanted = status.get("containerID") or (state.get("terminated") or {}).get("containerID")
+    elif last and last.get("containerID"):
+        wanted = last["containerID"]
+    else:
+        reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
+        why = {"ErrImagePull": "image can't be pulled",
+               "ImagePullBackOff": "trying and failing to pull image"}.get(reason, reason)
+        raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start: {why}')
+    for inst in reversed(sim.instances if sim else []):
+        if container_id(pod["metadata"]["uid"], container, inst.number) == wanted:
+            return inst
+    raise errors.bad_request(f'container "{container}" in pod "{name}" is terminated')
 
 
 def follow_chunk(source, after, t):

@@ -17,7 +17,7 @@ from k8s_sim.patch import PATCH_TYPES, apply_patch
 from k8s_sim.profiles import ProfileError
 from k8s_sim.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector, selector_string
 from k8s_sim.store import Watcher
-from k8s_sim.util import now, random_suffix
+from k8s_sim.util import now, random_suffix, truthy
 
 VERSION = {
     "major": "1", "minor": "32", "emulationMajor": "1", "emulationMinor": "32", "minCompatibilityMajor": "1",
@@ -127,7 +127,7 @@ class ApiServer:
             if name:
                 obj = self.store.must_get(rtype, namespace, name)
                 return self.render_one(request, rtype, obj)
-            if request.query.get("watch") in ("true", "1"):
+            if truthy(request.query.get("watch")):
                 return await self.watch(request, rtype, namespace)
             return self.list(request, rtype, namespace)
         if method == "POST" and not name:
@@ -233,7 +233,7 @@ class ApiServer:
         as_table = tables.wants_table(request.headers.get("Accept"))
         include = q.get("includeObject", "Metadata")
         rv = q.get("resourceVersion", "")
-        send_initial = q.get("sendInitialEvents") == "true"
+        send_initial = truthy(q.get("sendInitialEvents"))
         initial = []
         if send_initial or rv in ("", "0"):
             initial = [("ADDED", o) for o in self._selected(request, rtype, namespace)]
@@ -568,7 +568,7 @@ class ApiServer:
         pod = self.store.must_get(R.PODS, namespace, name)
         t = now()
         text, source = logs.read(self.cluster, pod, request.query, t)
-        if request.query.get("follow") not in ("true", "1"):
+        if not truthy(request.query.get("follow")):
             return web.Response(text=text, content_type="text/plain")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         resp.enable_chunked_encoding()

@@ -147,3 +147,8 @@ def int_or_percent(value, total, round_up):
 
         return math.ceil(exact) if round_up else math.floor(exact)
     return int(s)
+
+
+def truthy(value):
+    """Boolean query parameters as the apiserver parses them (true/True/1)."""
+    return str(value).lower() in ("true", "1") if value is not None else False
