@@ -118,9 +118,9 @@ def target_db(pg, request):
 def backup(run_module, repo, source_db):
     """Run backup_restore against the test's repository and source database."""
 
-    def _run(state, check=False, diff=False, verbosity=0, **args):
+    def _run(state, check=False, diff=False, verbosity=0, raw=False, **args):
         args = dict({"state": state, "repository": str(repo), "login_db": source_db}, **args)
-        return run_module("backup_restore", args, check=check, diff=diff, verbosity=verbosity)
+        return run_module("backup_restore", args, check=check, diff=diff, verbosity=verbosity, raw=raw)
 
     return _run
 
