@@ -27,7 +27,7 @@ description:
   - Check mode sends no signal and returns the actions a real run would take; diff mode shows the
     sessions that would be cancelled or terminated.
 author:
-  - Pynomaly platform engineering
+  - Pynomaly Platform Engineering (@pynomaly)
 extends_documentation_fragment:
   - pynomaly.incident_response.postgres
 attributes:
@@ -186,23 +186,47 @@ blocked:
   type: list
   elements: dict
   contains:
-    pid: {description: Backend pid., type: int}
-    user: {description: Role of the session., type: str}
-    application: {description: Its application_name., type: str}
-    client: {description: Client address and port, or C(local socket)., type: str}
-    database: {description: Database of the session., type: str}
-    state: {description: Session state (C(active) while waiting)., type: str}
-    wait_seconds: {description: Seconds it has waited for the lock., type: float}
-    query: {description: The statement that waits., type: str}
+    pid:
+      description: Backend pid.
+      type: int
+    user:
+      description: Role of the session.
+      type: str
+    application:
+      description: Its application_name.
+      type: str
+    client:
+      description: Client address and port, or V(local socket).
+      type: str
+    database:
+      description: Database of the session.
+      type: str
+    state:
+      description: Session state (V(active) while waiting).
+      type: str
+    wait_seconds:
+      description: Seconds it has waited for the lock.
+      type: float
+    query:
+      description: The statement that waits.
+      type: str
     lock:
       description: The lock it waits on.
       type: dict
       contains:
-        locktype: {description: C(relation), C(tuple), C(transactionid) and so on., type: str}
-        mode: {description: Lock mode requested., type: str}
-        relation: {description: Table or index name, when the lock is on one., type: str}
-    blocked_by: {description: Pids of the sessions it waits on (C(pg_blocking_pids)).
-      , type: list, elements: int}
+        locktype:
+          description: V(relation), V(tuple), V(transactionid) and so on.
+          type: str
+        mode:
+          description: Lock mode requested.
+          type: str
+        relation:
+          description: Table or index name, when the lock is on one.
+          type: str
+    blocked_by:
+      description: Pids of the sessions it waits on (C(pg_blocking_pids)).
+      type: list
+      elements: int
   sample: [{"pid": 4250, "user": "pynomaly", "application": "api", "wait_seconds": 41.2,
             "lock": {"locktype": "transactionid", "mode": "ShareLock", "relation": null}, "blocked_by": [4242]}]
 lock_tree:
