@@ -108,7 +108,8 @@ class BackupService(object):
                       diff={"before": {"backups": before}, "after": {"backups": [stored.id, *before]}})
         return result
 
-    def create_backup(self, backup_type, reason, database=None, models_path=None, namespace=None):
+    def create_backup(self, backup_type, reason, database=None, models_path=None, namespace=None,
+                      include_secrets=None):
         """Write one complete backup (or nothing at all) and return it."""
         started = utcnow()
         cipher = Cipher.from_options(self.params.get("encryption_passphrase"), self.params.get("encryption_key"))
@@ -117,7 +118,8 @@ class BackupService(object):
         try:
             for component in COMPONENTS[backup_type]:
                 target = os.path.join(staging.path, component)
-                part = self._create_component(component, target, database, models_path, namespace)
+                part = self._create_component(component, target, database, models_path, namespace,
+                                              include_secrets)
                 manifest["source"][component] = part.pop("source")
                 manifest["tool_versions"].update(part.pop("tool_versions", {}))
                 if component == "database":
@@ -154,7 +156,7 @@ class BackupService(object):
                 raise type(exc)(message, **exc.details) from None
             raise
 
-    def _create_component(self, component, target, database, models_path, namespace):
+    def _create_component(self, component, target, database, models_path, namespace, include_secrets):
         params = self.params
         if component == "database":
             return db.dump_database(params, self.tools, database or params["login_db"], target, params["jobs"],
@@ -162,8 +164,10 @@ class BackupService(object):
         if component == "models":
             return models.archive_directory(models_path or params["models_path"], target, params.get("compression"))
         config = _config_module()
+        if include_secrets is None:
+            include_secrets = params["include_secrets"]
         return config.export_namespace(config.client(params), namespace or params["namespace"], target,
-                                       params["include_secrets"])
+                                       include_secrets)
 
     @staticmethod
     def _encrypt_tree(cipher, root):
@@ -234,7 +238,8 @@ class BackupService(object):
         result["duration_seconds"] = round(time.time() - started, 3)
         verb = "would restore" if self.check_mode else "restored"
         done = [c for c, o in result["components"].items() if o["changed"]]
-        result["msg"] = ("%s %s into %s" % (verb, backup.key, ", ".join("%s %s" % (c, targets[c]) for c in done))
+        kinds = {"database": "database", "config": "namespace", "models": "directory"}
+        result["msg"] = ("%s %s into %s" % (verb, backup.key, ", ".join("%s %s" % (kinds[c], targets[c]) for c in done))
                          if done else "%s is already in place; nothing to do" % backup.key)
         result["diff"] = {"before": dict((c, o.get("before")) for c, o in result["components"].items()),
                           "after": dict((c, o.get("after")) for c, o in result["components"].items())}
@@ -372,8 +377,10 @@ class BackupService(object):
             if not outcome["changed"] or self.check_mode:
                 return outcome
             if plan["update"]:
+                # The safety copy holds Secrets too when Secrets are about to be overwritten.
                 safety = self.create_backup("config", "safety backup of %s before restoring %s" % (target, backup.key),
-                                            namespace=target)
+                                            namespace=target,
+                                            include_secrets=any(o["kind"] == "Secret" for o in plan["update"]))
                 outcome["safety_backup"] = self._summary(safety)
             config.apply_restore(client, target, plan)
             return outcome
