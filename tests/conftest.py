@@ -131,8 +131,9 @@ class SaasAdmin:
     def clear_calls(self, service=None):
         return self._call("DELETE", "/calls", params={"service": service} if service else None)
 
-    def fail_next(self, service, count, status=500):
-        return self._call("POST", f"/{service}/fail-next", json={"count": count, "status": status})
+    def fail_next(self, service, count, status=500, method=None, after_processing=False):
+        return self._call("POST", f"/{service}/fail-next", json={"count": count, "status": status, "method": method,
+                                                                 "after_processing": after_processing})
 
     def rate_limit(self, enabled=True, requests=None, window=None):
         body = {"enabled": enabled, "requests": requests, "window": window}

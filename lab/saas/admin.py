@@ -61,13 +61,17 @@ async def clear_calls(request):
 
 
 async def fail_next(request):
-    """Answer the next `count` requests to a stand-in with `status` (default 500)."""
+    """Answer the next `count` requests (of `method`, if given) to a stand-in with `status` (default 500)."""
     service = _service(request, allow_all=False)
     data = await _body(request)
     count = _int(data, "count", 1)
     status = _int(data, "status", 500, minimum=400)
-    request.app["faults"].fail_next(service, count, status)
-    return web.json_response({"service": service, "count": count, "status": status})
+    method = data.get("method")
+    if method is not None and method.upper() not in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+        raise web.HTTPBadRequest(text="method must be GET, POST, PATCH, PUT or DELETE")
+    request.app["faults"].fail_next(service, count, status, method=method,
+                                    after_processing=data.get("after_processing", False))
+    return web.json_response({"service": service, **request.app["faults"].pending()[service]})
 
 
 async def rate_limit(request):

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from saas import admin, pagerduty, slack, statuspage
 from saas.calllog import CallLog, service_for
-from saas.faults import Faults
+from saas.faults import Faults, error_response
 
 
 def _parse_body(raw, content_type):
@@ -42,8 +42,12 @@ async def record_calls(request, handler):
 @web.middleware
 async def injected_faults(request, handler):
     service = service_for(request.path)
-    injected = request.app["faults"].take(service) if service else None
-    return injected if injected is not None else await handler(request)
+    fault = request.app["faults"].take(service, request.method) if service else None
+    if fault is None:
+        return await handler(request)
+    if fault["after_processing"]:
+        await handler(request)
+    return error_response(fault)
 
 
 def build_app(settings):

@@ -1,4 +1,8 @@
-"""Injected failures: answer the next N requests of a stand-in with an error status."""
+"""Injected failures: answer the next N requests of a stand-in with an error status.
+
+`method` limits the fault to requests with that HTTP method; `after_processing` lets the request
+take effect and only then answers the error (the ambiguous failure a client must not repeat blindly).
+"""
 from aiohttp import web
 
 from saas.calllog import SERVICES
@@ -6,23 +10,29 @@ from saas.calllog import SERVICES
 
 class Faults:
     def __init__(self):
-        self._pending = {service: [0, 500] for service in SERVICES}
+        self._pending = {}
+        self.clear()
 
-    def fail_next(self, service, count, status=500):
-        self._pending[service] = [count, status]
+    def fail_next(self, service, count, status=500, method=None, after_processing=False):
+        self._pending[service] = {"count": count, "status": status, "method": method.upper() if method else None,
+                                  "after_processing": bool(after_processing)}
 
     def pending(self):
-        return {service: {"count": count, "status": status} for service, (count, status) in self._pending.items()}
+        return {service: dict(fault) for service, fault in self._pending.items()}
 
     def clear(self, service=None):
-        for name in self._pending:
+        for name in SERVICES:
             if service in (None, name):
-                self._pending[name] = [0, 500]
+                self._pending[name] = {"count": 0, "status": 500, "method": None, "after_processing": False}
 
-    def take(self, service):
-        """The error response to send instead of serving this request, or None."""
-        slot = self._pending.get(service)
-        if not slot or slot[0] <= 0:
+    def take(self, service, method):
+        """The fault that applies to this request (and count it), or None."""
+        fault = self._pending.get(service)
+        if not fault or fault["count"] <= 0 or (fault["method"] and fault["method"] != method):
             return None
-        slot[0] -= 1
-        return web.json_response({"error": "Internal Server Error (injected by the lab)"}, status=slot[1])
+        fault["count"] -= 1
+        return fault
+
+
+def error_response(fault):
+    return web.json_response({"error": "Internal Server Error (injected by the lab)"}, status=fault["status"])

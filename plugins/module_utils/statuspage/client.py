@@ -14,6 +14,8 @@ __metaclass__ = type
 
 import functools
 import json
+import random
+import socket
 import time
 import traceback
 from email.utils import parsedate_to_datetime
@@ -31,6 +33,7 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.statusp
     NotFound,
     RequestRejected,
     StatuspageError,
+    WriteOutcomeUnknown,
 )
 
 try:
@@ -43,6 +46,8 @@ except ImportError:
     TENACITY_IMPORT_ERROR = traceback.format_exc()
 
 DEFAULT_API_URL = "https://api.statuspage.io/v1"
+# Connection failures that prove the request never reached the server.
+NEVER_SENT = (ConnectionRefusedError, socket.gaierror)
 
 # The connection options every Statuspage module takes (documented in the statuspage doc fragment).
 STATUSPAGE_COMMON_ARGS = dict(
@@ -149,6 +154,7 @@ class StatuspageClient(object):
         self.max_retry_time = max(0.0, max_retry_time)
         self._sleep = sleep
         self.requests_sent = 0
+        self._started = time.time()
         self.waits = []
         self.log = []
 
@@ -169,26 +175,58 @@ class StatuspageClient(object):
         return self.request("DELETE", path)
 
     def request(self, method, path, query=None, body=None):
-        """One API call with retries; returns the decoded JSON. Raises HttpError, GaveUp or ConnectionFailed."""
+        """One API call with retries; returns the decoded JSON.
+
+        Reads and deletes are repeated on 5xx and connection errors. A create or update is repeated
+        only when it certainly did not take effect (rate limited, connection refused); after a 5xx or
+        a lost connection it raises WriteOutcomeUnknown instead, so the caller re-reads and re-plans.
+        Raises HttpError (4xx), GaveUp (retries exhausted), ConnectionFailed or WriteOutcomeUnknown.
+        """
+        repeatable = method in ("GET", "DELETE")
+
+        def worth_retrying(exc):
+            if isinstance(exc, HttpError):
+                return exc.rate_limited or (repeatable and exc.status >= 500)
+            if isinstance(exc, ConnectionFailed):
+                return repeatable or exc.before_sending
+            return False
+
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda exc: getattr(exc, "retryable", False)),
+            retry=tenacity.retry_if_exception(worth_retrying),
             wait=self._wait,
-            stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(self.max_retry_time),
+            stop=tenacity.stop_after_attempt(self.max_attempts) | self._out_of_time,
             sleep=self._record_sleep,
             reraise=True,
         )
-        started = time.time()
         try:
             return retrying(self._send_once, method, path, query, body)
         except (HttpError, ConnectionFailed) as exc:
-            if not getattr(exc, "retryable", False) or self.max_attempts == 1:
-                raise
             attempts = retrying.statistics.get("attempt_number", 1)
-            raise GaveUp(
-                "Gave up on %s %s after %d attempt(s) in %.1fs (max_attempts=%d, max_retry_time=%ss); the last "
-                "answer was: %s" % (method, path, attempts, time.time() - started, self.max_attempts,
-                                    self.max_retry_time, exc.message),
-                attempts=attempts, last_error=exc.message) from exc
+            if worth_retrying(exc):
+                raise GaveUp(
+                    "Gave up on %s %s after %d attempt(s) in %.1fs (max_attempts=%d, max_retry_time=%ss); the "
+                    "last answer was: %s" % (method, path, attempts, self.elapsed(), self.max_attempts,
+                                             self.max_retry_time, exc.message),
+                    attempts=attempts, last_error=exc.message) from exc
+            if not repeatable and (isinstance(exc, ConnectionFailed) or exc.status >= 500):
+                raise WriteOutcomeUnknown("%s %s may or may not have taken effect: %s" % (method, path, exc.message),
+                                          last_error=exc.message) from exc
+            raise
+
+    def elapsed(self):
+        return time.time() - self._started
+
+    def _out_of_time(self, retry_state):
+        """Stop when the next wait would cross max_retry_time (counted from the client's first request)."""
+        return self.elapsed() + (retry_state.upcoming_sleep or 0) > self.max_retry_time
+
+    def backoff(self, attempt):
+        """Sleep before attempt `attempt + 1` of a whole read-plan-write pass; False when out of time."""
+        seconds = random.uniform(0, min(8.0, 0.5 * 2 ** attempt))  # noqa: S311 - jitter, not a secret
+        if self.elapsed() + seconds > self.max_retry_time:
+            return False
+        self._record_sleep(seconds)
+        return True
 
     def _wait(self, retry_state):
         exc = retry_state.outcome.exception()
@@ -229,8 +267,10 @@ class StatuspageClient(object):
             raise HttpError(exc.code, _error_text(raw_error), method, self.page_path + path, retry_after) from None
         except (URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
+            # Refused or unresolvable: the request never left, so even a write may be sent again.
+            before_sending = isinstance(reason, NEVER_SENT)
             raise ConnectionFailed("Could not reach Statuspage at %s: %s" % (self.api_url, reason),
-                                   api_url=self.api_url) from None
+                                   before_sending=before_sending, api_url=self.api_url) from None
         if not raw:
             return None
         try:

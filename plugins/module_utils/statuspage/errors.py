@@ -32,15 +32,20 @@ class HttpError(StatuspageError):
         self.retry_after = retry_after
 
     @property
-    def retryable(self):
+    def rate_limited(self):
         # 420 is what Statuspage answered for the rate limit before it adopted 429.
-        return self.status in (420, 429) or self.status >= 500
+        return self.status in (420, 429)
 
 
 class ConnectionFailed(StatuspageError):
-    """No answer at all: connection refused, DNS, TLS, timeout."""
+    """No answer at all: connection refused, DNS, TLS, timeout.
 
-    retryable = True
+    `before_sending` is true when the request certainly never reached Statuspage (refused, DNS).
+    """
+
+    def __init__(self, message, before_sending=False, **details):
+        super().__init__(message, **details)
+        self.before_sending = before_sending
 
 
 class AuthenticationFailed(StatuspageError):
@@ -53,6 +58,11 @@ class NotFound(StatuspageError):
 
 class RequestRejected(StatuspageError):
     """A 4xx other than auth/not-found: Statuspage refused what we sent."""
+
+
+class WriteOutcomeUnknown(StatuspageError):
+    """A write got a 5xx or lost its connection: it may or may not have taken effect, so it is not
+    repeated blindly; the caller reads the state again and plans the write anew."""
 
 
 class GaveUp(StatuspageError):

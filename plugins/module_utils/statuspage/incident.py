@@ -9,8 +9,10 @@ __metaclass__ = type
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.statuspage import api
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.statuspage.errors import (
+    GaveUp,
     InvalidRequest,
     NotFound,
+    WriteOutcomeUnknown,
 )
 
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
@@ -161,7 +163,40 @@ class StatuspageIncident(object):
         return found
 
     def ensure(self, state, desired, deliver_notifications, check_mode):
-        """Make the incident match; return (changed, action, incident, write, diff)."""
+        """Make the incident match; return (changed, operation, incident, write, diff).
+
+        A write whose outcome is unknown (5xx, lost connection) is never repeated blindly: the
+        whole read-plan-write pass runs again, so a create that did happen is found, not repeated,
+        and an update already posted is not posted twice.
+        """
+        first_try = None
+        attempt = 1
+        while True:
+            try:
+                outcome = self._ensure_once(state, desired, deliver_notifications, check_mode)
+            except WriteOutcomeUnknown as exc:
+                first_try = first_try or exc.details.get("planned")
+                if attempt >= self.client.max_attempts or not self.client.backoff(attempt):
+                    raise GaveUp("Gave up after %d attempt(s) to write the incident in %.1fs; the last answer "
+                                 "was: %s" % (attempt, self.client.elapsed(), exc.details.get("last_error")),
+                                 attempts=attempt) from exc
+                attempt += 1
+                continue
+            changed, operation, incident, write, diff = outcome
+            if first_try and not changed:
+                # The earlier write took effect although its answer was lost.
+                operation, write, before = first_try
+                return True, operation, incident, write, {"before": before, "after": diff["after"]}
+            return outcome
+
+    def _write(self, call, planned):
+        try:
+            return call()
+        except WriteOutcomeUnknown as exc:
+            exc.details["planned"] = planned
+            raise
+
+    def _ensure_once(self, state, desired, deliver_notifications, check_mode):
         want_resolved = state == "resolved" or desired.get("status") == "resolved"
         if state == "resolved":
             desired = dict(desired, status="resolved")
@@ -179,9 +214,9 @@ class StatuspageIncident(object):
         if state == "absent":
             if incident is None:
                 return False, "none", None, None, {"before": {}, "after": {}}
-            write = {"method": "DELETE", "path": "/incidents/%s" % incident["id"], "body": None}
+            write = self._planned("DELETE", "/incidents/%s" % incident["id"], None, check_mode)
             result = incident if check_mode else api.delete_incident(self.client, incident["id"])
-            return True, "deleted", result, self._sent(write, check_mode), {"before": before, "after": {}}
+            return True, "deleted", result, write, {"before": before, "after": {}}
 
         if incident is None:
             if state == "resolved":
@@ -189,22 +224,27 @@ class StatuspageIncident(object):
                 return False, "none", None, None, {"before": {}, "after": {}}
             fields = plan_create(desired, component_ids)
             fields["deliver_notifications"] = deliver_notifications
-            write = {"method": "POST", "path": "/incidents", "body": {"incident": fields}}
+            write = self._planned("POST", "/incidents", {"incident": fields}, check_mode)
             after = predict({}, fields, components_by_id)
-            result = None if check_mode else api.create_incident(self.client, fields)
-            return True, "created", result, self._sent(write, check_mode), {"before": {}, "after": after}
+            result = None
+            if not check_mode:
+                result = self._write(lambda: api.create_incident(self.client, fields), ("created", write, {}))
+            return True, "created", result, write, {"before": {}, "after": after}
 
         fields = plan_update(incident, desired, component_ids, components_by_id)
         if not fields:
             return False, "none", incident, None, {"before": before, "after": before}
-        action = "resolved" if fields.get("status") == "resolved" else "updated"
+        operation = "resolved" if fields.get("status") == "resolved" else "updated"
         fields["deliver_notifications"] = deliver_notifications
-        write = {"method": "PATCH", "path": "/incidents/%s" % incident["id"], "body": {"incident": fields}}
+        write = self._planned("PATCH", "/incidents/%s" % incident["id"], {"incident": fields}, check_mode)
         after = predict(before, fields, components_by_id)
-        result = incident if check_mode else api.update_incident(self.client, incident["id"], fields)
-        return True, action, result, self._sent(write, check_mode), {"before": before, "after": after}
+        result = incident
+        if not check_mode:
+            result = self._write(lambda: api.update_incident(self.client, incident["id"], fields),
+                                 (operation, write, before))
+        return True, operation, result, write, {"before": before, "after": after}
 
     @staticmethod
-    def _sent(write, check_mode):
-        write["sent"] = not check_mode
-        return write
+    def _planned(method, path, body, check_mode):
+        """The write as the module reports it; `sent` is false in check mode."""
+        return {"method": method, "path": path, "body": body, "sent": not check_mode}

@@ -303,3 +303,14 @@ def test_admin_calls_are_not_recorded(saas_admin):
     saas_admin.rate_limit(enabled=False)
     saas_admin.seed_incidents(3)
     assert saas_admin.calls() == []
+
+
+def test_fail_next_can_target_one_method_and_fail_after_processing(statuspage, saas_admin):
+    saas_admin.fail_next("statuspage", 1, method="POST", after_processing=True)
+    assert statuspage("GET", "/incidents").status_code == 200, "a GET is not the targeted method"
+    resp = statuspage("POST", "/incidents", json={"incident": {"name": "Processed anyway"}})
+    assert resp.status_code == 500
+    assert [inc["name"] for inc in statuspage("GET", "/incidents").json()] == ["Processed anyway"]
+    saas_admin.fail_next("statuspage", 1, method="POST")
+    assert statuspage("POST", "/incidents", json={"incident": {"name": "Refused"}}).status_code == 500
+    assert len(statuspage("GET", "/incidents").json()) == 1, "a plain injected 500 processes nothing"

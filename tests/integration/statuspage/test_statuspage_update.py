@@ -1,5 +1,5 @@
 """statuspage_update against the lab's Statuspage stand-in: writes only what differs, survives 429/5xx."""
-import pytest
+import json
 
 OPEN = {"name": "API unavailable", "status": "investigating", "impact": "critical",
         "body": "We are investigating failing API requests.", "components": {"API": "major_outage"}}
@@ -168,11 +168,8 @@ def test_wrong_key_is_a_clear_error_that_never_shows_the_key(run_module, saas_ad
     assert writes() == [] and page.incidents() == []
 
 
-@pytest.mark.parametrize("key_source", ["explicit", "environment"])
-def test_api_key_never_appears_in_output_at_vvv(run_module, lab, page, conn, key_source):
+def test_api_key_never_appears_in_output_at_vvv(run_module, lab, page, conn):
     args = {**conn, **OPEN}
-    if key_source == "environment":
-        del args["api_key"]  # STATUSPAGE_API_KEY from the lab environment
     out = run_module("statuspage_update", args, verbosity=3, diff=True, raw=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "CHANGED" in out.stdout or "changed" in out.stdout
@@ -237,19 +234,30 @@ def test_unknown_incident_id_is_a_clear_error(run_module, writes, conn):
     assert writes() == []
 
 
-@pytest.mark.parametrize(("args", "needle"), [
+BAD_INPUT = [
     ({"name": "X", "status": "on_fire"}, "status"),
     ({"name": "X", "impact": "huge"}, "impact"),
     ({"name": "X", "state": "resolved", "status": "investigating"}, "state=resolved cannot take status"),
     ({"name": "X", "components": {"API": "down"}}, "valid statuses are"),
     ({"status": "identified"}, "one of the following is required: incident_id, name"),
     ({"name": " "}, "name must not be empty"),
-])
-def test_bad_input_fails_clearly_and_sends_nothing(run_module, saas_admin, page, conn, args, needle):
+]
+
+
+def test_bad_input_fails_clearly_and_sends_nothing(run_playbook, saas_admin, page, conn, tmp_path):
+    # One play with a task per case: one ansible start-up instead of one per case.
+    tasks = [{"name": f"case {i}", "pynomaly.incident_response.statuspage_update": {**conn, **args},
+              "ignore_errors": True} for i, (args, _) in enumerate(BAD_INPUT)]
+    playbook = tmp_path / "bad_input.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     saas_admin.clear_calls()
-    res = run_module("statuspage_update", {**conn, **args})
-    assert res.get("failed") is True
-    assert needle in res["msg"]
+    out = run_playbook(str(playbook), env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+                                           "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+    results = [task["hosts"]["localhost"] for task in json.loads(out.stdout)["plays"][0]["tasks"]]
+    assert len(results) == len(BAD_INPUT)
+    for result, (args, needle) in zip(results, BAD_INPUT, strict=True):
+        assert result.get("failed") is True, (args, result)
+        assert needle in result["msg"], (args, result["msg"])
     assert saas_admin.calls("statuspage") == [], "bad input must be refused before any request"
 
 
@@ -257,3 +265,44 @@ def test_connection_options_fall_back_to_the_environment(run_module, page):
     res = run_module("statuspage_update", {"name": "From env", "body": "Configured by STATUSPAGE_*."})
     assert res.get("changed") is True, res
     assert [inc["name"] for inc in page.incidents()] == ["From env"]
+
+
+def test_a_create_whose_answer_was_lost_is_not_repeated(run_module, saas_admin, writes, page, conn):
+    saas_admin.fail_next("statuspage", 1, method="POST", after_processing=True)
+    res = run_module("statuspage_update", {**conn, **OPEN})
+    assert res.get("changed") is True, res
+    assert res["operation"] == "created"
+    assert writes() == [("POST", f"/v1/pages/{conn['page_id']}/incidents")], "the create must not be sent twice"
+    assert len(page.incidents()) == 1
+    assert res["incident"]["id"] == page.incidents()[0]["id"]
+
+
+def test_an_update_whose_answer_was_lost_is_not_posted_twice(run_module, saas_admin, writes, page, conn):
+    inc = run_module("statuspage_update", {**conn, **OPEN})["incident"]
+    saas_admin.fail_next("statuspage", 1, method="PATCH", after_processing=True)
+    res = run_module("statuspage_update", {**conn, **UPDATE})
+    assert res.get("changed") is True, res
+    bodies = [u["body"] for u in page.incident(inc["id"])["incident_updates"]]
+    assert bodies == [UPDATE["body"], OPEN["body"]], "the update must be posted exactly once"
+
+
+def test_a_create_refused_with_500_is_sent_again_after_rereading(run_module, saas_admin, writes, page, conn):
+    saas_admin.fail_next("statuspage", 2, method="POST")
+    res = run_module("statuspage_update", {**conn, **OPEN})
+    assert res.get("changed") is True, res
+    assert [c["status"] for c in saas_admin.calls("statuspage") if c["method"] == "POST"] == [500, 500, 201]
+    assert len(page.incidents()) == 1
+    assert len(res["retry_waits"]) == 2
+
+
+def test_an_unreachable_api_is_a_clear_error_after_bounded_retries(run_module, conn):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    res = run_module("statuspage_update", {**conn, **OPEN, "api_url": f"http://127.0.0.1:{port}/v1",
+                                           "max_attempts": 3})
+    assert res.get("failed") is True
+    assert "Could not reach Statuspage" in res["msg"] and "after 3 attempt(s)" in res["msg"]
+    assert res["requests"] == 3
