@@ -279,7 +279,7 @@ def run(module):
         for rollback in rollbacks:
             rollback.apply()
     changed_rollbacks = [rb for rb in rollbacks if rb.plan_.changes]
-    results = dict((rb.name, rb.result(diff=module._diff)) for rb in rollbacks)
+    results = dict((rb.name, rb.result(diff=module._diff, check_mode=module.check_mode)) for rb in rollbacks)
     out = dict(changed=bool(changed_rollbacks), workloads=[results[rb.name] for rb in rollbacks])
     if module._diff and changed_rollbacks:
         out['diff'] = [results[rb.name]['diff'] for rb in changed_rollbacks]
@@ -300,7 +300,7 @@ def run(module):
             else:
                 res['rollout_status'] = rollout_status(workloads.kind, rb.plan_.obj).as_dict()
     done = ', '.join('%s: %s' % (rb.name, results[rb.name]['msg']) for rb in rollbacks)
-    out['msg'] = ('Would roll back: ' if module.check_mode and changed_rollbacks else '') + done
+    out['msg'] = done
     return out
 
 

@@ -150,7 +150,7 @@ class WorkloadRollback(object):
             self.patched = self.workloads.patch(self.name, plan.patch)
         return True
 
-    def result(self, diff=False):
+    def result(self, diff=False, check_mode=False):
         plan = self.plan_
         obj = plan.obj
         current = plan.current
@@ -158,7 +158,7 @@ class WorkloadRollback(object):
         res = dict(
             kind=self.kind, name=self.name, namespace=self.workloads.namespace,
             changed=plan.changes,
-            msg=plan.skip or 'rolled back to revision %d' % target.number,
+            msg=plan.skip or '%s back to revision %d' % ('would roll' if check_mode else 'rolled', target.number),
             from_revision=current.number if current else _int((obj['metadata'].get('annotations') or {}).get(REVISION)),
             to_revision=target.number if target else None,
             from_images=template_images((obj.get('spec') or {}).get('template')),

@@ -148,6 +148,29 @@ def fatal_pod_reasons(pods):
     return reasons
 
 
+def crashed_pod_reasons(pods):
+    """fatal_pod_reasons, plus containers that already exited with an error or were restarted after one.
+
+    For the pods a rollout just created: any such crash means the revision crash-loops.
+    """
+    reasons = fatal_pod_reasons(pods)
+    named = set(r.split(':', 1)[0] for r in reasons)
+    for pod in pods:
+        status = pod.get('status') or {}
+        for cs in status.get('containerStatuses') or []:
+            key = '%s/%s' % (pod['metadata']['name'], cs.get('name'))
+            if key in named:
+                continue
+            now = (cs.get('state') or {}).get('terminated') or {}
+            last = (cs.get('lastState') or {}).get('terminated') or {}
+            crash = now if now.get('exitCode') else (last if cs.get('restartCount', 0) and last.get('exitCode')
+                                                      else None)
+            if crash:
+                reasons.append('%s: exited with %s (code %s, %d restarts)' % (
+                    key, crash.get('reason') or 'Error', crash.get('exitCode'), cs.get('restartCount', 0)))
+    return reasons
+
+
 def is_healthy(kind, obj, pods=()):
     """The rollout is complete, every replica available, and no pod of it is failing."""
     status = rollout_status(kind, obj)

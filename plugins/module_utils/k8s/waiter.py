@@ -12,6 +12,7 @@ import time
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import RolloutFailed, WaitTimeout
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.rollout import (
+    crashed_pod_reasons,
     fatal_pod_reasons,
     rollout_status,
 )
@@ -40,16 +41,17 @@ class RolloutWaiter(object):
             for key, (workloads, name, target) in list(pending.items()):
                 obj = workloads.get(name)
                 status = rollout_status(workloads.kind, obj)
-                if status.done:
-                    done[key] = status
-                    del pending[key]
-                    continue
-                failing = fatal_pod_reasons([p for p in workloads.pods(obj) if target is None or target.owns_pod(p)])
+                pods = [p for p in workloads.pods(obj) if target is None or target.owns_pod(p)]
+                failing = crashed_pod_reasons(pods)
                 if status.failed or failing:
                     why = status.message if status.failed else 'the target revision does not start'
                     raise RolloutFailed('%s: %s%s' % (workloads.label(name), why,
                                                       ('; failing pods: ' + '; '.join(failing)) if failing else ''),
                                         status=status.as_dict(), failing_pods=failing)
+                if status.done:
+                    done[key] = status
+                    del pending[key]
+                    continue
                 if self.clock() >= deadline:
                     raise WaitTimeout('%s: rollout not finished after %ss: %s'
                                       % (workloads.label(name), self.timeout, status.message),
