@@ -44,6 +44,8 @@ options:
     description:
       - Most attempts per API call. A 429 (rate limit) waits what its C(Retry-After) header asks;
         a 5xx answer or a connection error backs off exponentially with jitter.
+      - A create or update that got a 5xx or lost its connection may have taken effect, so it is never
+        resent as is; the incident is read again and only what still differs is written.
       - C(1) disables retries.
     type: int
     default: 5
