@@ -248,8 +248,8 @@ backup_path:
   description: Folder of the new backup.
   returned: when state is create and a backup was made
   type: str
-skipped:
-  description: True when O(if_older_than) found a recent enough backup and nothing was created.
+created:
+  description: Whether a new backup was made (false when O(if_older_than) found a recent enough one, and in check mode).
   returned: when state is create
   type: bool
 removed_leftovers:

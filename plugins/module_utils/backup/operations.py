@@ -92,18 +92,18 @@ class BackupService(object):
             limit = parse_duration(self.params["if_older_than"], "if_older_than")
             age = (utcnow() - newest.started).total_seconds()
             if age < limit:
-                result.update(backup=self._summary(newest), skipped=True,
+                result.update(backup=self._summary(newest), created=False,
                               msg="newest complete %s backup %s is %s old, younger than if_older_than=%s"
                               % (self.type, newest.id, human_duration(age), self.params["if_older_than"]))
                 return result
         before = [b.id for b in self.repo.backups(self.type)[0]]
         if self.check_mode:
-            result.update(changed=True, skipped=False,
+            result.update(changed=True, created=False,
                           msg="would create a %s backup in %s" % (self.type, self.repo.root),
                           diff={"before": {"backups": before}, "after": {"backups": ["(new)", *before]}})
             return result
         stored = self.create_backup(self.type, reason=self.params.get("reason") or "requested")
-        result.update(changed=True, skipped=False, backup=self._summary(stored), manifest=stored.manifest,
+        result.update(changed=True, created=True, backup=self._summary(stored), manifest=stored.manifest,
                       backup_path=stored.path, msg="created %s backup %s" % (self.type, stored.id),
                       diff={"before": {"backups": before}, "after": {"backups": [stored.id, *before]}})
         return result

@@ -50,7 +50,7 @@ def test_if_older_than_makes_a_scheduled_create_idempotent(backup, repo):
     dry = backup("create", if_older_than="6h", check=True)
     again = backup("create", if_older_than="6h")
     assert dry["changed"] is False and again["changed"] is False, again
-    assert again["skipped"] is True and again["backup"]["id"] == first["backup"]["id"]
+    assert again["created"] is False and again["backup"]["id"] == first["backup"]["id"]
     assert listed_ids(repo) == [first["backup"]["id"]]
     # A zero window always takes a new one; the listing is newest first.
     second = backup("create", if_older_than="0s")
