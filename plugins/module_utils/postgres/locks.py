@@ -12,6 +12,7 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgre
 
 try:
     import psycopg2
+    import psycopg2.errors
     import psycopg2.extras
 except ImportError:  # pragma: no cover - the module reports it through missing_required_lib
     psycopg2 = None
@@ -137,10 +138,10 @@ class ActivitySnapshot(object):
             with self.cursor() as cur:
                 cur.execute(query, {"max_query_length": self.max_query_length})
                 rows = cur.fetchall()
-        except psycopg2.extensions.QueryCanceledError as exc:
+        except (psycopg2.extensions.QueryCanceledError, psycopg2.errors.LockNotAvailable) as exc:
             raise LockQueryError(
-                "reading pg_stat_activity and pg_blocking_pids() took longer than query_timeout (%ss); the lock "
-                "manager is under heavy contention. Nothing was signalled; retry or raise query_timeout."
+                "reading pg_stat_activity and pg_blocking_pids() took longer than query_timeout (%ss): the server "
+                "is overloaded or a catalog it reads is locked. Nothing was signalled; retry or raise query_timeout."
                 % self.query_timeout) from exc
         except psycopg2.Error as exc:
             raise LockQueryError("reading pg_stat_activity failed: %s" % str(exc).strip()) from exc

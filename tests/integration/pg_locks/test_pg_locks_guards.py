@@ -1,6 +1,8 @@
 """pg_locks' guards against the real server: a reused pid is never signalled, secrets never printed."""
 import secrets
 
+import pytest
+
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgres.signals import (
     GONE,
     BackendSession,
@@ -70,3 +72,30 @@ def test_password_from_pgpassword_is_not_printed_either(run_module, lab_environ)
     output = flat(res.stdout + res.stderr)
     assert res.returncode != 0 and "password authentication failed" in output
     assert sentinel not in output
+
+
+def test_the_snapshot_runs_under_a_short_statement_timeout(pg_admin_params):
+    import psycopg2
+
+    from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgres.errors import LockQueryError
+    from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgres.locks import ActivitySnapshot
+
+    conn = psycopg2.connect(**pg_admin_params)
+    conn.autocommit = True
+    blocker = psycopg2.connect(**pg_admin_params)
+    try:
+        snapshot = ActivitySnapshot(conn, query_timeout=0.3)
+        snapshot.prepare()
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+            assert cur.fetchone() == ("300ms", "300ms")
+        assert snapshot.sessions(), "the snapshot works within the timeout"
+        # A server where the catalog the snapshot reads is locked: the guard ends the wait with a clear error.
+        with blocker.cursor() as cur:
+            cur.execute("LOCK TABLE pg_catalog.pg_authid IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(LockQueryError, match="took longer than query_timeout"):
+            snapshot.sessions()
+    finally:
+        blocker.rollback()
+        blocker.close()
+        conn.close()
