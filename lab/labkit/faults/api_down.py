@@ -4,9 +4,6 @@ release pipeline would write it (a new revision), so /health fails and the rollo
 heal rolls back only if the bad release is still the current one, to the template recorded before the
 inject; after a playbook rolled it back (or forward to a good image), heal leaves the Deployment alone.
 """
-import copy
-
-from labkit.errors import LabError
 from labkit.faults import cluster
 
 NAME = "api_down"
@@ -51,25 +48,28 @@ def status(config):
 
 def inject(config):
     kube = cluster.Kube(config)
-    deployment = kube.deployment()
-    if deployment is None:
-        raise LabError("deployment pynomaly-api does not exist in pynomaly-production; is the lab up? (labctl up)")
-    if _bad_release_current(deployment):
-        return "already injected: " + status(config)[1]
+    cluster.require_deployment(kube)
     _ensure_registry_tag(config)
-    cluster.save_record(config, NAME, {
-        "template": deployment["spec"]["template"],
-        "change_cause": deployment["metadata"].get("annotations", {}).get(CHANGE_CAUSE_KEY),
-        "images": _images(deployment),
-    })
-    bad = copy.deepcopy(deployment)
-    container = bad["spec"]["template"]["spec"]["containers"][0]
-    container["image"] = BAD_IMAGE
-    bad["metadata"].setdefault("annotations", {})[CHANGE_CAUSE_KEY] = CHANGE_CAUSE
-    kube.replace_deployment(bad)
+
+    def bad_release(deployment):
+        if _bad_release_current(deployment):
+            return None
+        cluster.save_record(config, NAME, {
+            "template": deployment["spec"]["template"],
+            "change_cause": deployment["metadata"].get("annotations", {}).get(CHANGE_CAUSE_KEY),
+            "images": _images(deployment),
+        })
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] = BAD_IMAGE
+        deployment["metadata"].setdefault("annotations", {})[CHANGE_CAUSE_KEY] = CHANGE_CAUSE
+        return deployment
+
+    deployment, written = kube.update_deployment(bad_release)
+    if not written:
+        return "already injected: " + status(config)[1]
     cluster.wait_until(lambda: cluster.api_state(config).get("status") == "unhealthy", 30,
                        f"/health failing after pynomaly-api was set to {BAD_IMAGE}")
-    return f"pynomaly-api set to {BAD_IMAGE} (container {container['name']}); " + status(config)[1]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]["name"]
+    return f"pynomaly-api set to {BAD_IMAGE} (container {container}); " + status(config)[1]
 
 
 def heal(config):
@@ -80,20 +80,23 @@ def heal(config):
     if not kube.running():
         cluster.drop_record(config, NAME)
         return "nothing to heal (the cluster is not running)"
-    deployment = kube.deployment()
-    if not _bad_release_current(deployment):
-        cluster.drop_record(config, NAME)
+
+    def roll_back(deployment):
+        if not _bad_release_current(deployment):
+            return None  # a responder already rolled back (or forward): theirs to keep
+        deployment["spec"]["template"] = record["template"]
+        annotations = deployment["metadata"].setdefault("annotations", {})
+        if record.get("change_cause"):
+            annotations[CHANGE_CAUSE_KEY] = record["change_cause"]
+        else:
+            annotations.pop(CHANGE_CAUSE_KEY, None)
+        return deployment
+
+    deployment, written = kube.update_deployment(roll_back)
+    cluster.drop_record(config, NAME)
+    if not written:
         now = ", ".join(_images(deployment)) if deployment else "gone"
         return f"the bad release is no longer current ({now}); left as it is"
-    good = copy.deepcopy(deployment)
-    good["spec"]["template"] = record["template"]
-    annotations = good["metadata"].setdefault("annotations", {})
-    if record.get("change_cause"):
-        annotations[CHANGE_CAUSE_KEY] = record["change_cause"]
-    else:
-        annotations.pop(CHANGE_CAUSE_KEY, None)
-    kube.replace_deployment(good)
-    cluster.drop_record(config, NAME)
     cluster.wait_until(lambda: cluster.api_state(config).get("status") == "healthy", 30,
                        "/health passing after the rollback")
     return f"rolled pynomaly-api back to {', '.join(record['images'])}"

@@ -5,12 +5,15 @@ Profiles: every scenario that changes a Deployment's traffic profile adds an ove
 profile the simulator gets is the one found before the first overlay, plus every active overlay, so
 error_rate and latency can be injected together and healed one at a time.
 """
+import copy
 import json
 import ssl
 import time
 import urllib.error
 import urllib.request
 from urllib.parse import quote
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from labkit.errors import LabError
 from labkit.services.apiservice import DEPLOYMENT, NAMESPACE, ApiService
@@ -19,6 +22,10 @@ from labkit.services.k8s import K8sService
 LAB_LABEL = "lab.pynomaly.io/fault"
 PROFILE_FIELDS = ("rps", "error_rate", "status_mix", "latency_ms", "auth_failure_rate", "cpu_millicores",
                   "memory_bytes")
+
+
+class Conflict(LabError):
+    """The object changed between our read and our write (409)."""
 
 
 class Kube:
@@ -47,7 +54,8 @@ class Kube:
             if exc.code == 404 and missing_ok:
                 return None
             detail = exc.read().decode(errors="replace")[:300]
-            raise LabError(f"{method} {path} answered {exc.code}: {detail}") from None
+            raise (Conflict if exc.code == 409 else LabError)(f"{method} {path} answered {exc.code}: {detail}") \
+                from None
         except (urllib.error.URLError, OSError) as exc:
             raise LabError(f"the Kubernetes simulator does not answer at {self.k8s.url} ({exc}); is the lab up?") \
                 from None
@@ -56,10 +64,20 @@ class Kube:
         return self.request("GET", f"/apis/apps/v1/namespaces/{quote(namespace)}/deployments/{quote(name)}",
                             missing_ok=True)
 
-    def replace_deployment(self, obj):
-        meta = obj["metadata"]
-        return self.request("PUT", f"/apis/apps/v1/namespaces/{quote(meta['namespace'])}/deployments/"
-                                   f"{quote(meta['name'])}", obj)
+    def update_deployment(self, change, namespace=NAMESPACE, name=DEPLOYMENT):
+        """Read the Deployment, let change(copy) return the new object (or None: nothing to do) and write it
+        back guarded by the resourceVersion read; a write that loses a race with a controller is redone.
+        Returns (deployment, written)."""
+        path = f"/apis/apps/v1/namespaces/{quote(namespace)}/deployments/{quote(name)}"
+        for attempt in Retrying(retry=retry_if_exception_type(Conflict), stop=stop_after_attempt(5),
+                                wait=wait_random(0.02, 0.2), reraise=True):
+            with attempt:
+                current = self.request("GET", path, missing_ok=True)
+                new = change(copy.deepcopy(current)) if current is not None else None
+                if new is None:
+                    return current, False
+                return self.request("PUT", path, new), True
+        raise AssertionError("unreachable: Retrying re-raises the last Conflict")
 
     def profile(self, namespace, workload):
         """The workload's custom profile (only its fields), or None while the simulator's default applies."""
