@@ -16,6 +16,7 @@ import functools
 import json
 import random
 import socket
+import ssl
 import time
 import traceback
 from email.utils import parsedate_to_datetime
@@ -23,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import Request, make_context
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.statuspage.errors import (
     AuthenticationFailed,
@@ -154,6 +155,7 @@ class StatuspageClient(object):
         self.max_retry_time = max(0.0, max_retry_time)
         self._sleep = sleep
         self.requests_sent = 0
+        self._tls = None
         self._started = time.time()
         self.waits = []
         self.log = []
@@ -251,9 +253,16 @@ class StatuspageClient(object):
         self.requests_sent += 1
         entry = {"method": method, "path": self.page_path + path, "query": query or {}, "status": None}
         self.log.append(entry)
+        if self._tls is None:
+            # Built once: loading the CA store takes tens of milliseconds that every request would pay.
+            # A plain-http URL (a stand-in) never uses it, so it gets an empty context instead.
+            if self.api_url.startswith("https:"):
+                self._tls = make_context(validate_certs=self.validate_certs)
+            else:
+                self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         try:
-            resp = open_url(url, method=method, data=data, headers=headers, timeout=self.timeout,
-                            validate_certs=self.validate_certs, follow_redirects="none")
+            resp = Request().open(method, url, data=data, headers=headers, timeout=self.timeout,
+                                  validate_certs=self.validate_certs, follow_redirects="none", context=self._tls)
             entry["status"] = resp.getcode()
             raw = resp.read()
         except HTTPError as exc:
