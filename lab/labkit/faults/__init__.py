@@ -11,5 +11,11 @@ SCENARIOS = {module.NAME: module for module in (db_locks, db_connections, api_do
 
 
 def heal_all(config):
-    """Heal every scenario; returns (name, detail) lines."""
-    return [(name, scenario.heal(config)) for name, scenario in SCENARIOS.items()]
+    """Heal every scenario; returns (name, detail) lines. One failing heal never stops the others (or `down`)."""
+    lines = []
+    for name, scenario in SCENARIOS.items():
+        try:
+            lines.append((name, scenario.heal(config)))
+        except Exception as exc:  # noqa: BLE001 - `labctl down` must go on and stop the services anyway
+            lines.append((name, f"heal failed: {exc}"))
+    return lines

@@ -63,6 +63,7 @@ def status(config):
 
 
 def inject(config):
+    pg.require_server(config)
     if background.running(config, NAME):
         return "already injected: " + status(config)[1]
     background.start(config, NAME)

@@ -54,6 +54,7 @@ def status(config):
 
 
 def inject(config):
+    pg.require_server(config)
     if background.running(config, NAME):
         waiting, blockers = _symptom(config)
         if waiting == CHAIN and blockers == 1:

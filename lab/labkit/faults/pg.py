@@ -1,6 +1,7 @@
 """Connection values for the database incidents: the app role for the sessions, the superuser to watch and heal."""
 import psycopg2
 
+from labkit.errors import LabError
 from labkit.faults.pg_sessions import SessionGroup
 from labkit.services.postgres import APP_USER, PostgresService
 
@@ -26,3 +27,13 @@ def end_sessions(config, prefix):
         return count
     except psycopg2.OperationalError:
         return 0
+
+
+def require_server(config):
+    """Fail before starting anything when the lab's PostgreSQL does not answer."""
+    params = admin_params(config)
+    try:
+        psycopg2.connect(**params).close()
+    except psycopg2.OperationalError as exc:
+        raise LabError(f"PostgreSQL does not answer on {params['host']}:{params['port']} ({str(exc).strip()}); "
+                       "start the lab with `labctl up` first") from None

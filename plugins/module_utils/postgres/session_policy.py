@@ -61,6 +61,9 @@ class SessionPolicy(object):
             return "not visible in pg_stat_activity (a prepared transaction, or a session that just ended)"
         if session["pid"] == self.own_pid:
             return "the module's own session"
+        if not session.get("backend_start"):
+            # Without it the pid-reuse check is impossible; PostgreSQL hides it from roles lacking pg_read_all_stats.
+            return "its details are hidden from the login role (grant it pg_read_all_stats)"
         if self.own_application and session.get("application") == self.own_application:
             return "runs under this module's application_name %r" % self.own_application
         backend_type = session.get("backend_type")

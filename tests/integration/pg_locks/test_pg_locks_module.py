@@ -271,3 +271,24 @@ def test_bad_input_fails_clearly_and_signals_nothing(sessions, pg_locks, args, e
     assert expected in res["msg"]
     assert res.get("changed") is False
     assert_all_alive(sessions, [blocker, victim])
+
+
+def test_the_app_role_can_contain_its_own_pile_up_without_superuser(sessions, pg_locks, lab):
+    # Least privilege: logged in as the app role, pg_locks sees and may signal that role's sessions only.
+    su = sessions.open("su-idle-tx", ["SELECT 1"], superuser=True)
+    blocker = sessions.open("blocker", [row(81)])
+    victim = sessions.open("victim", [row(81)], hold=False)
+    sessions.wait_blocked([victim])
+    as_app = {"login_user": lab["LAB_PG_APP_USER"], "login_password": lab["LAB_PG_APP_PASSWORD"]}
+
+    long_check = pg_locks(dict(as_app, action="terminate", target="long_running", min_duration=0), check=True)
+    # The superuser's session is counted, but its state and query are hidden from the app role: never a target.
+    assert long_check["connections"]["by_state"].get("unknown", 0) >= 1
+    assert su.pid not in pids(long_check["actions"]) | pids(long_check["long_running"])
+    assert blocker.pid in pids(long_check["actions"])
+
+    done = pg_locks(dict(as_app, action="terminate", min_wait=0))
+    assert [(a["pid"], a["result"]) for a in done["actions"]] == [(blocker.pid, "terminated")]
+    assert victim.finished.wait(10) and victim.error is None
+    assert sessions.alive(su)
+    assert pg_locks(dict(as_app, action="terminate", min_wait=0))["changed"] is False

@@ -40,8 +40,9 @@ WRAPAROUND = s(backend_type="autovacuum worker", user=None,
     (WRAPAROUND, "anti-wraparound"),
     (s(superuser=True), "superuser"),
     (s(visible=False, user=None), "not visible"),
+    (s(backend_start=None, state=None, query="<insufficient privilege>"), "pg_read_all_stats"),
 ], ids=["own-pid", "own-application", "walsender", "background-worker", "autovacuum", "anti-wraparound",
-        "superuser", "invisible"])
+        "superuser", "invisible", "hidden-details"])
 def test_protected_sessions(session, reason):
     assert reason in policy().protection(session)
 
