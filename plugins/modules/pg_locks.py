@@ -259,7 +259,8 @@ long_running:
   elements: dict
   sample: [{"pid": 4242, "state": "idle in transaction", "duration": 125.3, "waiting_on_lock": false}]
 connections:
-  description: Client connections by state, user and application versus C(max_connections).
+  description: Client connections by state, user and application versus C(max_connections). Sessions whose details
+    the login role may not see (no C(pg_read_all_stats)) count under the state V(unknown).
   returned: always
   type: dict
   sample: {"total": 92, "max_connections": 100, "percent_used": 92.0, "superuser_reserved_connections": 3,

@@ -55,7 +55,10 @@ def _count(sessions, key):
 
 def connection_counts(sessions, settings):
     """Client connections by state, user and application versus max_connections."""
-    clients = [s for s in sessions if s.get("backend_type") == CLIENT_BACKEND]
+    # A role without pg_read_all_stats sees other roles' sessions with their type and state hidden; those with a
+    # user are counted as clients (state "unknown"), since they take a connection slot all the same.
+    clients = [s for s in sessions if s.get("backend_type") == CLIENT_BACKEND
+               or (s.get("backend_type") is None and s.get("user"))]
     max_connections = settings["max_connections"]
     reserved = settings["superuser_reserved_connections"]
     total = len(clients)

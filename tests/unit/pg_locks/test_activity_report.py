@@ -49,6 +49,12 @@ def test_connections_count_client_backends_against_max_connections():
     assert next(iter(conns["by_application"])) == "api"
 
 
+def test_sessions_hidden_from_an_unprivileged_login_still_count_as_connections():
+    hidden = [s(50, user="postgres", backend_type=None, state=None), s(51, user=None, backend_type=None, state=None)]
+    conns = connection_counts(SESSIONS + hidden, SETTINGS)
+    assert conns["total"] == 7 and conns["by_state"]["unknown"] == 1
+
+
 def test_summary_names_the_worst_blocker_the_load_and_what_was_done():
     roots = [{"pid": 1, "user": "app", "application": "api", "state": "idle in transaction", "holds_up": 2}]
     actions = [{"pid": 1, "what": "terminate", "result": "terminated", "effective": True}]
