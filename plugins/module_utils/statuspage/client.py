@@ -196,7 +196,7 @@ class StatuspageClient(object):
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(worth_retrying),
             wait=self._wait,
-            stop=tenacity.stop_after_attempt(self.max_attempts) | self._out_of_time,
+            stop=tenacity.stop_any(tenacity.stop_after_attempt(self.max_attempts), self._out_of_time),
             sleep=self._record_sleep,
             reraise=True,
         )
