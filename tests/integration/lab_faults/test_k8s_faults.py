@@ -150,7 +150,7 @@ def healed(engineer):
     engineer.labctl("heal", check=True)
 
 
-def test_api_down_is_a_bad_release_that_heal_rolls_back(engineer):
+def test_api_down_is_a_bad_release_that_heal_rolls_back(engineer, run_module):
     image_before = engineer.image()
     revisions_before = engineer.revisions()
     assert engineer.curl("/health")[0] == 200
@@ -172,6 +172,8 @@ def test_api_down_is_a_bad_release_that_heal_rolls_back(engineer):
     status, _, body = engineer.curl("/health")
     assert status == 503
     assert "1.3.0-crashloop" in json.loads(body)["reason"]
+    probe = run_module("http_probe", {"url": engineer.api + "/health", "count": 5})
+    assert probe["error_rate"] == 1.0 and probe["status_codes"] == {"503": 5}, probe
     # the seed's log check finds the crash
     errors = engineer.sh(f'kubectl logs -l {SELECTOR} -n {NS} --tail=50 | grep -E "(ERROR|CRITICAL)"').stdout
     assert "CRITICAL Application startup failed" in errors
@@ -203,7 +205,7 @@ def test_heal_leaves_a_rollback_done_by_the_responder_alone(engineer):
     assert engineer.curl("/health")[0] == 200
 
 
-def test_error_rate_shows_in_logs_metrics_and_health(engineer):
+def test_error_rate_shows_in_logs_metrics_and_health(engineer, run_module):
     injected_at = time.time()
     out = engineer.labctl("inject", "error_rate")
     assert "error_rate=0.25" in out
@@ -231,13 +233,17 @@ def test_error_rate_shows_in_logs_metrics_and_health(engineer):
     statuses = [status for status, _, _ in engineer.curl_many("/health", 20, parallel=4)]
     assert 3 <= sum(1 for s in statuses if s >= 500) <= 7, statuses
 
+    # the collection's own probe sees it too
+    probe = run_module("http_probe", {"url": engineer.api + "/health", "count": 20, "concurrency": 4})
+    assert probe["healthy"] is False and 0.15 <= probe["error_rate"] <= 0.35, probe
+
     assert "already injected" in engineer.labctl("inject", "error_rate")
 
     engineer.labctl("heal", "error_rate")
     assert all(status == 200 for status, _, _ in engineer.curl_many("/health", 20, parallel=4))
 
 
-def test_latency_makes_responses_slower_than_two_seconds(engineer):
+def test_latency_makes_responses_slower_than_two_seconds(engineer, run_module):
     injected_at = time.time()
     engineer.labctl("inject", "latency")
 
@@ -254,6 +260,9 @@ def test_latency_makes_responses_slower_than_two_seconds(engineer):
         before[("http_request_duration_seconds_bucket", (("le", "2.0"),))]
     total = after[("http_request_duration_seconds_count", ())] - before[("http_request_duration_seconds_count", ())]
     assert total >= 30 and under_2s / total < 0.3, (under_2s, total)
+
+    probe = run_module("http_probe", {"url": engineer.api + "/health", "count": 8, "concurrency": 8})
+    assert probe["healthy"] is False and probe["latency"]["p95"] > 2.0, probe
 
     engineer.labctl("heal", "latency")
     assert max(seconds for _, seconds, _ in engineer.curl_many("/health", 4, parallel=4)) < 1.0
