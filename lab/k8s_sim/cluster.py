@@ -26,7 +26,7 @@ class Knobs:
     hpa_sync_seconds: float = 5.0  # (Kubernetes: 15 s)
     tick_seconds: float = 0.2  # controller loop period; writes also wake it at once
     log_retention_seconds: float = 3600.0  # generated container logs reach back at most this far
-    log_max_lines_per_second: int = 20  # access lines per pod per second are capped (sampled)
+    log_max_lines_per_second: int = 50  # access lines per pod per second are capped (sampled)
     event_ttl_seconds: float = 3600.0
 
     def update(self, values):
