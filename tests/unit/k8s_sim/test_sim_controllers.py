@@ -1,0 +1,120 @@
+"""The deployment controller's bookkeeping, driven in-process with instant pod start-up."""
+import copy
+
+from k8s_sim import defaults
+from k8s_sim import resources as R
+
+REVISION = "deployment.kubernetes.io/revision"
+HISTORY = "deployment.kubernetes.io/revision-history"
+
+
+def deployment(image, replicas=3, **spec):
+    d = {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "web", "namespace": "demo"},
+         "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                  "template": {"metadata": {"labels": {"app": "web"}},
+                               "spec": {"containers": [{"name": "app", "image": image}]}}}}
+    d["spec"].update(spec)
+    return defaults.apply_defaults(R.DEPLOYMENTS, d)
+
+
+def settle(cluster, rounds=30):
+    for _ in range(rounds):
+        before = cluster.store.rv
+        cluster.sync()
+        if cluster.store.rv == before:
+            return
+
+
+def set_image(cluster, image):
+    d = copy.deepcopy(cluster.store.get(R.DEPLOYMENTS, "demo", "web"))
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    cluster.store.update(R.DEPLOYMENTS, defaults.apply_defaults(R.DEPLOYMENTS, d))
+
+
+def replicasets(cluster):
+    return {int(rs["metadata"]["annotations"][REVISION]): rs for rs in cluster.store.list(R.REPLICASETS, "demo")}
+
+
+def test_rollout_creates_hashed_replicaset_and_owned_pods(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25"))
+    settle(cluster)
+    rs = replicasets(cluster)[1]
+    h = rs["metadata"]["labels"]["pod-template-hash"]
+    assert rs["metadata"]["name"] == f"web-{h}"
+    assert rs["spec"]["selector"]["matchLabels"] == {"app": "web", "pod-template-hash": h}
+    pods = cluster.store.list(R.PODS, "demo")
+    assert len(pods) == 3
+    for pod in pods:
+        assert pod["metadata"]["name"].startswith(f"web-{h}-") and len(pod["metadata"]["name"]) == len(h) + 10
+        assert pod["metadata"]["ownerReferences"][0]["uid"] == rs["metadata"]["uid"]
+    d = cluster.store.get(R.DEPLOYMENTS, "demo", "web")
+    assert d["status"]["availableReplicas"] == 3 and d["metadata"]["annotations"][REVISION] == "1"
+    assert [c["type"] for c in d["status"]["conditions"]] == ["Available", "Progressing"]
+
+
+def test_rollback_reuses_replicaset_and_renumbers(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25"))
+    settle(cluster)
+    for tag in ("1.26", "1.27"):
+        set_image(cluster, f"nginx:{tag}")
+        settle(cluster)
+    first = replicasets(cluster)[1]["metadata"]["name"]
+    set_image(cluster, "nginx:1.25")
+    settle(cluster)
+    rss = replicasets(cluster)
+    assert sorted(rss) == [2, 3, 4]
+    assert rss[4]["metadata"]["name"] == first and rss[4]["metadata"]["annotations"][HISTORY] == "1"
+    set_image(cluster, "nginx:1.26")
+    settle(cluster)
+    rss = replicasets(cluster)
+    assert sorted(rss) == [3, 4, 5] and rss[5]["metadata"]["annotations"][HISTORY] == "2"
+    assert cluster.store.get(R.DEPLOYMENTS, "demo", "web")["metadata"]["annotations"][REVISION] == "5"
+
+
+def test_rolling_update_respects_max_surge_and_unavailable(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=4))
+    settle(cluster)
+    set_image(cluster, "nginx:1.26")
+    cluster.sync(passes=1)
+    pods = [p for p in cluster.store.list(R.PODS, "demo")]
+    # 4 replicas: maxSurge 25% -> 1 extra pod, maxUnavailable 25% -> 1 old pod may go.
+    assert len(pods) <= 5
+    settle(cluster)
+    rss = replicasets(cluster)
+    assert rss[2]["spec"]["replicas"] == 4 and rss[1]["spec"]["replicas"] == 0
+
+
+def test_recreate_strategy_and_history_limit(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=2, strategy={"type": "Recreate"},
+                                                   revisionHistoryLimit=1))
+    settle(cluster)
+    for tag in ("1.26", "1.27"):
+        set_image(cluster, f"nginx:{tag}")
+        settle(cluster)
+    assert sorted(replicasets(cluster)) == [2, 3]
+
+
+def test_paused_deployment_does_not_roll(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=1, paused=True))
+    settle(cluster)
+    assert replicasets(cluster) == {}
+    d = cluster.store.get(R.DEPLOYMENTS, "demo", "web")
+    cond = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert (cond["status"], cond["reason"]) == ("Unknown", "DeploymentPaused")
+
+
+def test_cascading_delete_removes_replicasets_and_pods(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=2))
+    settle(cluster)
+    cluster.delete_cascade(R.DEPLOYMENTS, "demo", "web")
+    assert cluster.store.list(R.REPLICASETS, "demo") == [] and cluster.store.list(R.PODS, "demo") == []
+
+
+def test_generation_bumps_only_on_spec_change(cluster):
+    created = cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=1))
+    assert created["metadata"]["generation"] == 1
+    labelled = copy.deepcopy(created)
+    labelled["metadata"]["labels"] = {"x": "y"}
+    assert cluster.store.update(R.DEPLOYMENTS, labelled)["metadata"]["generation"] == 1
+    set_image(cluster, "nginx:1.26")
+    assert cluster.store.get(R.DEPLOYMENTS, "demo", "web")["metadata"]["generation"] == 2
