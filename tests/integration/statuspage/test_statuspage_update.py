@@ -306,3 +306,15 @@ def test_an_unreachable_api_is_a_clear_error_after_bounded_retries(run_module, c
     assert res.get("failed") is True
     assert "Could not reach Statuspage" in res["msg"] and "after 3 attempt(s)" in res["msg"]
     assert res["requests"] == 3
+
+
+def test_module_defaults_group_sets_the_connection_once(run_playbook, page, conn, tmp_path):
+    play = {"hosts": "localhost", "gather_facts": False,
+            "module_defaults": {"group/pynomaly.incident_response.statuspage": conn},
+            "tasks": [{"name": "open", "pynomaly.incident_response.statuspage_update": {"name": "Via defaults"}}]}
+    playbook = tmp_path / "defaults.yml"
+    playbook.write_text(json.dumps([play]))
+    # Wrong values in the environment prove the group's defaults are the ones used.
+    out = run_playbook(str(playbook), env={"STATUSPAGE_API_KEY": "wrong", "STATUSPAGE_PAGE_ID": "wrong"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [inc["name"] for inc in page.incidents()] == ["Via defaults"]
