@@ -42,25 +42,25 @@ class ServiceState:
         return snap, health.judge(snap.deployment, snap.pods, time.time(), parse_timestamp)
 
     async def serve(self, with_auth):
-        """Answer a request as the pods would under the current profile; returns (status, seconds)."""
+        """Answer a request as the pods would under the current profile; returns (status, verdict)."""
         snap, verdict = await self.verdict()
         if not verdict.healthy:
-            return 503, verdict, 0.0
+            return 503, verdict
         profile = traffic.effective_profile(snap.profile)
         picker = self.api_statuses if with_auth else self.health_statuses
         status = picker.next(traffic.status_shares(profile, with_auth=with_auth))
         seconds = self.latencies.next(traffic.request_latency_median(profile, status))
         await asyncio.sleep(seconds)
-        return status, verdict, seconds
+        return status, verdict
 
 
 async def handle_health(request):
     state = request.app["state"]
     started = time.monotonic()
-    status, verdict, _ = await state.serve(with_auth=False)
+    status, verdict = await state.serve(with_auth=False)
     body = verdict.body(state.name)
     if status >= 500 and verdict.healthy:
-        body.update(status="unhealthy", reason=f"request failed with {status} (injected error rate)")
+        body.update(status="unhealthy", reason=f"request failed with {status}")
     state.meter.observe(status, time.monotonic() - started)
     return web.json_response(body, status=status)
 
@@ -68,7 +68,7 @@ async def handle_health(request):
 async def handle_api(request):
     state = request.app["state"]
     started = time.monotonic()
-    status, verdict, _ = await state.serve(with_auth=True)
+    status, verdict = await state.serve(with_auth=True)
     if status == 201 and request.method != "POST":
         status = 200
     if status in (401, 403):
