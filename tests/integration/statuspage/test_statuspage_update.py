@@ -318,3 +318,13 @@ def test_module_defaults_group_sets_the_connection_once(run_playbook, page, conn
     out = run_playbook(str(playbook), env={"STATUSPAGE_API_KEY": "wrong", "STATUSPAGE_PAGE_ID": "wrong"})
     assert out.returncode == 0, out.stdout + out.stderr
     assert [inc["name"] for inc in page.incidents()] == ["Via defaults"]
+
+
+def test_a_write_failing_every_time_gives_up_within_max_attempts(run_module, saas_admin, page, conn):
+    saas_admin.fail_next("statuspage", 10, method="POST", status=502)
+    res = run_module("statuspage_update", {**conn, **OPEN, "max_attempts": 2})
+    saas_admin.fail_next("statuspage", 0)
+    assert res.get("failed") is True
+    assert "Gave up after 2 attempt(s) to write the incident" in res["msg"] and "502" in res["msg"]
+    assert [c["status"] for c in saas_admin.calls("statuspage") if c["method"] == "POST"] == [502, 502]
+    assert page.incidents() == []
