@@ -158,7 +158,6 @@ class StatuspageClient(object):
         self._tls = None
         self._started = time.time()
         self.waits = []
-        self.log = []
 
     @property
     def page_path(self):
@@ -251,8 +250,6 @@ class StatuspageClient(object):
             data = json.dumps(body)
             headers["Content-Type"] = "application/json"
         self.requests_sent += 1
-        entry = {"method": method, "path": self.page_path + path, "query": query or {}, "status": None}
-        self.log.append(entry)
         if self._tls is None:
             # Built once: loading the CA store takes tens of milliseconds that every request would pay.
             # A plain-http URL (a stand-in) never uses it, so it gets an empty context instead.
@@ -263,10 +260,8 @@ class StatuspageClient(object):
         try:
             resp = Request().open(method, url, data=data, headers=headers, timeout=self.timeout,
                                   validate_certs=self.validate_certs, follow_redirects="none", context=self._tls)
-            entry["status"] = resp.getcode()
             raw = resp.read()
         except HTTPError as exc:
-            entry["status"] = exc.code
             raw_error = exc.read().decode("utf-8", errors="replace") if exc.fp else ""
             retry_after = None
             if exc.code in (420, 429):

@@ -182,12 +182,14 @@ class StatuspageIncident(object):
                                  attempts=attempt) from exc
                 attempt += 1
                 continue
-            changed, operation, incident, write, diff = outcome
-            if first_try and not changed:
-                # The earlier write took effect although its answer was lost.
-                operation, write, before = first_try
-                return True, operation, incident, write, {"before": before, "after": diff["after"]}
-            return outcome
+            if first_try is None:
+                return outcome
+            # Report the run as a whole: what it set out to do, from the state it first read, and
+            # changed even when the first write took effect although its answer was lost.
+            changed, _operation, incident, write, diff = outcome
+            operation, first_write, before = first_try
+            return True, operation, incident, write if changed else first_write, \
+                {"before": before, "after": diff["after"]}
 
     def _write(self, call, planned):
         try:
@@ -200,10 +202,11 @@ class StatuspageIncident(object):
         want_resolved = state == "resolved" or desired.get("status") == "resolved"
         if state == "resolved":
             desired = dict(desired, status="resolved")
-        components = api.list_components(self.client) if desired.get("components") and state != "absent" else []
+        components, component_ids = [], {}
+        if desired.get("components") and state != "absent":
+            components = api.list_components(self.client)
+            component_ids = resolve_components(desired["components"], components)
         components_by_id = dict((comp["id"], comp) for comp in components)
-        component_ids = resolve_components(desired.get("components"), components) if desired.get("components") \
-            and state != "absent" else {}
 
         incident = self.find(want_resolved)
         if incident is None and self.incident_id and state != "absent":
