@@ -21,6 +21,7 @@ description:
     and recover against the response target and the RTO table.
   - Changes nothing on any host; it only validates and normalises the milestone, so it reports
     C(changed=false) and behaves the same under C(--check).
+  - Runs on the controller through its action plugin (no module process is started).
 options:
   incident_id:
     description:
@@ -59,6 +60,8 @@ options:
     description: Free text shown next to the milestone on the timeline.
     type: str
 attributes:
+  action:
+    support: full
   check_mode:
     support: full
   diff_mode:
@@ -122,72 +125,19 @@ incident_milestone:
       type: str
 """
 
-import re
-from datetime import datetime, timedelta, timezone
-
 from ansible.module_utils.basic import AnsibleModule
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?\s*(Z|[+-]\d{2}:?\d{2})$",
-    re.IGNORECASE)
-
-
-class MilestoneError(ValueError):
-    pass
-
-
-def parse_timestamp(text):
-    """ISO 8601 with a zone -> naive UTC datetime. Raises MilestoneError for anything else."""
-    match = TIMESTAMP.match(text.strip())
-    if not match:
-        raise MilestoneError("at must be an ISO 8601 timestamp with a time zone such as "
-                             "2026-01-02T03:04:05Z, got %r" % text)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
-                          int((fraction or "0").ljust(6, "0")))
-    except ValueError as exc:
-        raise MilestoneError("at is not a valid date and time (%s): %r" % (exc, text)) from None
-    if zone.upper() != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return moment
-
-
-def format_timestamp(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def build_milestone(params, now):
-    if not ID_PATTERN.match(params["incident_id"]):
-        raise MilestoneError("incident_id may hold only letters, digits, '.', '_' and '-' (at most 128), "
-                             "got %r" % params["incident_id"])
-    moment = parse_timestamp(params["at"]) if params["at"] else now
-    result = dict((key, params[key]) for key in ("incident_id", "milestone", "severity", "component",
-                                                  "summary", "commander", "note"))
-    result["at"] = format_timestamp(moment)
-    return result
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident_milestone import (
+    ARGUMENT_SPEC,
+    MilestoneError,
+    build_milestone,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            incident_id=dict(type="str", required=True),
-            milestone=dict(type="str", required=True,
-                           choices=["started", "detected", "declared", "contained", "recovered", "resolved"]),
-            at=dict(type="str"),
-            severity=dict(type="str", choices=["P0", "P1", "P2", "P3"]),
-            component=dict(type="str", choices=["api", "database", "ml_models", "file_storage"]),
-            summary=dict(type="str"),
-            commander=dict(type="str"),
-            note=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        milestone = build_milestone(module.params, datetime.now(timezone.utc).replace(tzinfo=None))  # noqa: UP017 - targets run Python 3.8+
+        milestone = build_milestone(module.params)
     except MilestoneError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, incident_milestone=milestone)
