@@ -157,8 +157,8 @@ class StatuspageStore:
         components = fields.get("components") or {}
         if not isinstance(components, dict):
             raise ApiError(422, "Components must be an object of component id to status")
-        ids = list(fields.get("component_ids") or [])
-        if not isinstance(fields.get("component_ids") or [], list):
+        ids = fields.get("component_ids") or []
+        if not isinstance(ids, list):
             raise ApiError(422, "Component ids must be a list")
         for cid in [*ids, *components]:
             self.component(cid)
