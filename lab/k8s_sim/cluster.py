@@ -61,6 +61,9 @@ class Cluster:
         self.wake = asyncio.Event() if _loop_running() else None
         self.store.listeners.append(self._on_change)
         self._last_event_gc = 0.0
+        self._quiet_rv = -1
+        self._last_full_sync = 0.0
+        self._owner_index = (None, {})
         from k8s_sim.controllers import build_controllers
         from k8s_sim.kubelet import Kubelet
 
@@ -73,8 +76,19 @@ class Cluster:
             self.wake.set()
 
     def sync(self, passes=4):
-        """Run the kubelet and every controller until nothing changes (bounded)."""
+        """Run the kubelet and every controller until nothing changes (bounded).
+
+        When nothing was written since the last pass, the workload controllers run only once a
+        second (for time-based transitions such as progress deadlines); the kubelet and the HPA
+        controller keep their own clocks."""
         t = now()
+        self.kubelet.sync(t)
+        if self.store.rv == self._quiet_rv and t - self._last_full_sync < 1.0:
+            self.controllers[-1].sync(t)  # the HPA controller
+            self._quiet_rv = self.store.rv
+            return
+        self._last_full_sync = t
+        settled = False
         for _ in range(passes):
             before = self.store.rv
             self.kubelet.sync(t)
@@ -84,10 +98,13 @@ class Cluster:
                 except Exception:  # a controller bug must not stop the cluster
                     log.exception("controller %s failed", type(controller).__name__)
             if self.store.rv == before:
+                settled = True
                 break
         if t - self._last_event_gc > 30:
             self._gc_events(t)
             self._last_event_gc = t
+        # Only a pass that changed nothing proves the controllers have nothing left to do.
+        self._quiet_rv = self.store.rv if settled else -1
 
     async def run(self):
         if self.wake is None:
@@ -104,9 +121,19 @@ class Cluster:
 
     # -- helpers used by controllers ---------------------------------------------------
     def owned(self, rtype, owner):
-        uid = owner["metadata"]["uid"]
-        return [o for o in self.store.list(rtype, owner["metadata"].get("namespace"))
-                if controller_uid(o) == uid]
+        """Objects of rtype whose controller is owner (an index rebuilt whenever the store changed)."""
+        rv, index = self._owner_index
+        if rv != self.store.rv:
+            index = {}
+            self._owner_index = (self.store.rv, index)
+        key = (rtype.key, owner["metadata"].get("namespace"))
+        by_uid = index.get(key)
+        if by_uid is None:
+            by_uid = {}
+            for o in self.store.list(rtype, owner["metadata"].get("namespace")):
+                by_uid.setdefault(controller_uid(o), []).append(o)
+            index[key] = by_uid
+        return list(by_uid.get(owner["metadata"]["uid"], ()))
 
     def write(self, rtype, obj):
         return self.store.update(rtype, obj)

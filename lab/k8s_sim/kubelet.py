@@ -68,6 +68,7 @@ class Kubelet:
         self.cluster = cluster
         self.pods = {}  # pod uid -> {container name: ContainerSim}
         self._ip_counter = {}
+        self._settled = {}  # pod uid -> resourceVersion at which nothing more can happen to it
 
     @property
     def knobs(self):
@@ -75,6 +76,7 @@ class Kubelet:
 
     def forget(self, uid):
         self.pods.pop(uid, None)
+        self._settled.pop(uid, None)
 
     def containers(self, pod):
         return self.pods.get(pod["metadata"]["uid"], {})
@@ -120,6 +122,8 @@ class Kubelet:
                 if pod is None:
                     continue
             uid = pod["metadata"]["uid"]
+            if self._settled.get(uid) == pod["metadata"]["resourceVersion"]:
+                continue
             sims = self.pods.get(uid)
             if sims is None:
                 sims = {c["name"]: ContainerSim(c["name"], c["image"], t) for c in pod["spec"]["containers"]}
@@ -133,11 +137,23 @@ class Kubelet:
             if status != pod.get("status"):
                 new = copy.copy(pod)
                 new["status"] = status
-                self.cluster.store.update(R.PODS, new)
+                pod = self.cluster.store.update(R.PODS, new)
+            if all(self._settled_container(c, t) for c in sims.values()):
+                self._settled[uid] = pod["metadata"]["resourceVersion"]
         live = {p["metadata"]["uid"] for p in self.cluster.store.list(R.PODS)}
         for uid in list(self.pods):
             if uid not in live:
                 del self.pods[uid]
+                self._settled.pop(uid, None)
+
+    def _settled_container(self, c, t):
+        """Nothing will change for this container until someone writes the pod: running and ready
+        (or running, unready by fault, with its probe failure reported)."""
+        if c.stage != "running" or c.fault in ("crashloop", "oomkilled"):
+            return False
+        if c.fault == "unready":
+            return c.announced_unready
+        return self._ready(c, t)
 
     def _advance(self, pod, c, t):
         k = self.knobs

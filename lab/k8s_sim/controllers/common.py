@@ -6,8 +6,24 @@ from k8s_sim import resources as R
 from k8s_sim.cluster import owner_ref
 from k8s_sim.util import parse_time, random_suffix, strip_none
 
+_NORMALIZED = {}
+
 
 def normalized_template(template, drop_labels=()):
+    """The template with defaults applied and noise removed, for equality checks. Stored objects
+    are never mutated, so results are cached by the template object's identity."""
+    key = (id(template), tuple(drop_labels))
+    hit = _NORMALIZED.get(key)
+    if hit is not None and hit[0] is template:
+        return hit[1]
+    result = _normalize(template, drop_labels)
+    if len(_NORMALIZED) > 5000:
+        _NORMALIZED.clear()
+    _NORMALIZED[key] = (template, result)
+    return result
+
+
+def _normalize(template, drop_labels):
     tpl = copy.deepcopy(template or {})
     meta = tpl.setdefault("metadata", {})
     meta.pop("creationTimestamp", None)
