@@ -17,9 +17,9 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.rol
     rollout_status,
 )
 
-# First poll interval and the ceiling it grows to; a poll is two small GETs.
-POLL_START = 0.2
-POLL_MAX = 1.0
+# First poll interval and the ceiling it grows to; a poll is two small GETs on the API server.
+POLL_START = 0.1
+POLL_MAX = 0.5
 
 
 class RolloutWaiter(object):
