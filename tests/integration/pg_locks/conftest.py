@@ -1,5 +1,6 @@
 """Real PostgreSQL sessions for the pg_locks tests: blockers and victims held open in threads, all ended
 on the server when the test finishes (even the ones pg_locks already terminated)."""
+import json
 import re
 import sys
 
@@ -55,3 +56,33 @@ def admin_conn(pg_admin_params):
     conn.autocommit = True
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def pg_locks_steps(run_playbook, tmp_path):
+    """Run several pg_locks tasks in one playbook (one Ansible start-up) and return each task's result.
+
+    Each step is (args, check_mode); a failing step does not stop the next (ignore_errors).
+    """
+
+    def _run(*steps, diff=False):
+        tasks = []
+        for number, (args, check) in enumerate(steps):
+            args = dict(args)
+            args["exclude_applications"] = [*args.get("exclude_applications", []), *NOT_OURS]
+            tasks.append({"name": f"step {number}", "pynomaly.incident_response.pg_locks": args,
+                          "check_mode": check, "ignore_errors": True})
+        playbook = tmp_path / f"pg_locks_steps_{len(list(tmp_path.iterdir()))}.yml"
+        playbook.write_text(json.dumps([{"name": "pg_locks steps", "hosts": "localhost", "gather_facts": False,
+                                         "tasks": tasks}]))
+        res = run_playbook(str(playbook), diff=diff, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+                                                          "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+        try:
+            data = json.loads(res.stdout)
+        except ValueError as exc:
+            raise AssertionError(f"no JSON from ansible-playbook:\n{res.stdout}\n{res.stderr}") from exc
+        results = [task["hosts"]["localhost"] for task in data["plays"][0]["tasks"]]
+        assert len(results) == len(steps), res.stdout
+        return results
+
+    return _run

@@ -2,8 +2,6 @@
 victims and spares the protected sessions, a rerun changes nothing."""
 import time
 
-import pytest
-
 ROW = "UPDATE anomalies SET label = label WHERE id = {}"  # the lab seeds at least 100 anomalies
 
 
@@ -42,7 +40,7 @@ def assert_all_alive(sessions, held):
         assert sessions.alive(session), f"pid {session.pid} ({session.application_name}) was ended"
 
 
-def test_idle_in_transaction_blocker_with_chain_of_three(sessions, pg_locks):
+def test_idle_in_transaction_blocker_with_chain_of_three(sessions, pg_locks, pg_locks_steps):
     blocker, victims = open_chain(sessions, 11)
     args = {"action": "terminate", "min_wait": 0, "min_duration": 0}
 
@@ -70,20 +68,18 @@ def test_idle_in_transaction_blocker_with_chain_of_three(sessions, pg_locks):
     assert blocker.pid in pids(checked["long_running"])
     assert "blocked" in checked["summary"] and str(blocker.pid) in checked["summary"]
 
-    done = pg_locks(args)
+    done, again = pg_locks_steps((args, False), (args, False))  # real run, then the rerun
     assert done["changed"] is True, done
     assert [(a["pid"], a["result"], a["effective"]) for a in done["actions"]] == [(blocker.pid, "terminated", True)]
     assert not sessions.alive(blocker)
     for victim in victims:
         assert victim.finished.wait(10), f"victim {victim.pid} never got its lock"
         assert victim.error is None and victim.statements_done.is_set()
-
-    again = pg_locks(args)
     assert again["changed"] is False and again["actions"] == []
     assert not pids(again["blocked"]) & pids([blocker, *victims])
 
 
-def test_active_long_query_is_cancelled_then_terminated(sessions, pg_locks):
+def test_active_long_query_is_cancelled_then_terminated(sessions, pg_locks, pg_locks_steps):
     # The slow statement runs in a savepoint (as ORMs do) and the client never rolls back after the cancel:
     # only the savepoint aborts, so the transaction keeps its row lock and only a terminate frees it.
     blocker = sessions.open("active", [row(21), "SAVEPOINT work", "SELECT pg_sleep(60)"], on_error="hold")
@@ -100,7 +96,7 @@ def test_active_long_query_is_cancelled_then_terminated(sessions, pg_locks):
     assert_all_alive(sessions, [blocker, *victims])
     assert blocker.error is None, "check mode cancelled the query"
 
-    done = pg_locks(args)
+    done, again = pg_locks_steps((args, False), (args, False))
     assert done["changed"] is True
     (action,) = done["actions"]
     assert action["pid"] == blocker.pid and action["result"].startswith("cancelled, then terminated"), action
@@ -108,49 +104,44 @@ def test_active_long_query_is_cancelled_then_terminated(sessions, pg_locks):
     assert not sessions.alive(blocker)
     for victim in victims:
         assert victim.finished.wait(10) and victim.error is None
+    assert again["changed"] is False
 
-    assert pg_locks(args)["changed"] is False
 
-
-def test_cancel_frees_victims_of_a_client_that_rolls_back(sessions, pg_locks):
+def test_cancel_frees_victims_of_a_client_that_rolls_back(sessions, pg_locks_steps):
     blocker = sessions.open("active", [row(25), "SELECT pg_sleep(60)"])
     victim = sessions.open("victim", [row(25)], hold=False)
     sessions.wait_blocked([victim])
     wait_until(lambda: sessions.query("SELECT state FROM pg_stat_activity WHERE pid = %s",
                                       (blocker.pid,)) == [("active",)], what="the blocker to run its query")
-    done = pg_locks({"action": "cancel", "min_wait": 0})
+    args = {"action": "cancel", "min_wait": 0}
+    done, again = pg_locks_steps((args, False), (args, False))
     assert done["changed"] is True
     assert [(a["pid"], a["result"]) for a in done["actions"]] == [(blocker.pid, "cancelled")]
     assert victim.finished.wait(10) and victim.error is None
-    assert pg_locks({"action": "cancel", "min_wait": 0})["changed"] is False
+    assert again["changed"] is False
 
 
-def test_superuser_blocker_is_never_touched_unless_allowed(sessions, pg_locks):
+def test_superuser_blocker_is_never_touched_unless_allowed(sessions, pg_locks_steps):
     blocker = sessions.open("su-blocker", [row(31)], superuser=True)
     victims = [sessions.open(f"victim{i}", [row(31)], hold=False) for i in range(2)]
     sessions.wait_blocked(victims)
     args = {"action": "terminate", "min_wait": 0}
 
-    checked = pg_locks(args, check=True)
-    assert checked["changed"] is False and checked["actions"] == []
-    skipped = {s["pid"]: s["reason"] for s in checked["spared"]}
-    assert "superuser" in skipped[blocker.pid]
-    root = next(r for r in checked["root_blockers"] if r["pid"] == blocker.pid)
-    assert root["superuser"] is True and "superuser" in root["protected"]
-
-    done = pg_locks(args)
-    assert done["changed"] is False and done["actions"] == []
+    # Check run, real run, rerun, and a check run with the guard lifted; none may end a session.
+    checked, done, again, allowed = pg_locks_steps(
+        (args, True), (args, False), (args, False), (dict(args, allow_superuser=True), True))
     assert_all_alive(sessions, [blocker, *victims])
     assert pids(victims) <= sessions.waiting_pids()
-    assert pg_locks(args)["changed"] is False
-
-    # The guard is the only thing in the way: allowed, a check run would terminate it.
-    allowed = pg_locks(dict(args, allow_superuser=True), check=True)
+    for res in (checked, done, again):
+        assert res["changed"] is False and res["actions"] == [], res
+        assert "superuser" in {s["pid"]: s["reason"] for s in res["spared"]}[blocker.pid]
+    root = next(r for r in checked["root_blockers"] if r["pid"] == blocker.pid)
+    assert root["superuser"] is True and "superuser" in root["protected"]
+    # The guard is the only thing in the way: allowed, a run would terminate it.
     assert [a["pid"] for a in allowed["actions"]] == [blocker.pid]
-    assert_all_alive(sessions, [blocker])
 
 
-def test_excluded_application_is_spared_and_the_other_blocker_terminated(sessions, pg_locks):
+def test_excluded_application_is_spared_and_the_other_blocker_terminated(sessions, pg_locks, pg_locks_steps):
     spared = sessions.open("pgdump-blocker", [row(41)])
     spared_victim = sessions.open("victim-a", [row(41)], hold=False)
     other = sessions.open("app-blocker", [row(42)])
@@ -163,18 +154,16 @@ def test_excluded_application_is_spared_and_the_other_blocker_terminated(session
     assert "exclude_applications" in {s["pid"]: s["reason"] for s in checked["spared"]}[spared.pid]
     assert_all_alive(sessions, [spared, spared_victim, other, other_victim])
 
-    done = pg_locks(args)
+    done, again = pg_locks_steps((args, False), (args, False))
     assert done["changed"] is True
     assert [(a["pid"], a["what"], a["result"]) for a in done["actions"]] == [(other.pid, "terminate", "terminated")]
     assert not sessions.alive(other) and other_victim.finished.wait(10) and other_victim.error is None
     assert_all_alive(sessions, [spared, spared_victim])
     assert spared_victim.pid in sessions.waiting_pids()
-
-    again = pg_locks(args)
     assert again["changed"] is False and again["actions"] == []
 
 
-def test_more_blockers_than_max_sessions_fails_without_signalling(sessions, pg_locks):
+def test_more_blockers_than_max_sessions_fails_without_signalling(sessions, pg_locks_steps):
     blockers, victims = [], []
     for i in range(3):
         blockers.append(sessions.open(f"blocker{i}", [row(51 + i)]))
@@ -182,18 +171,18 @@ def test_more_blockers_than_max_sessions_fails_without_signalling(sessions, pg_l
     sessions.wait_blocked(victims)
     args = {"action": "terminate", "min_wait": 0, "max_sessions": 2}
 
-    for check in (True, False, False):  # check run, real run, rerun
-        res = pg_locks(args, check=check)
+    for res in pg_locks_steps((args, True), (args, False), (args, False)):  # check run, real run, rerun
         assert res.get("failed") is True and res["changed"] is False, res
         assert "max_sessions is 2" in res["msg"] and "nothing was signalled" in res["msg"]
         assert pids(res["sessions"]) == pids(blockers)
-        assert_all_alive(sessions, [*blockers, *victims])
+    assert_all_alive(sessions, [*blockers, *victims])
 
-    raised = pg_locks(dict(args, max_sessions=3))
-    assert raised["changed"] is True and pids(raised["actions"]) == pids(blockers)
+    raised = dict(args, max_sessions=3)
+    done, again = pg_locks_steps((raised, False), (raised, False))
+    assert done["changed"] is True and pids(done["actions"]) == pids(blockers)
     for victim in victims:
         assert victim.finished.wait(10) and victim.error is None
-    assert pg_locks(dict(args, max_sessions=3))["changed"] is False
+    assert again["changed"] is False
 
 
 def test_min_wait_holds_back_until_victims_waited_long_enough(sessions, pg_locks):
@@ -206,7 +195,7 @@ def test_min_wait_holds_back_until_victims_waited_long_enough(sessions, pg_locks
     assert_all_alive(sessions, [blocker, victim])
 
 
-def test_long_running_target(sessions, pg_locks):
+def test_long_running_target(sessions, pg_locks, pg_locks_steps):
     idle = sessions.open("idle-tx", ["SELECT 1"])
     active = sessions.open("sleeper", ["SELECT pg_sleep(60)"])
     wait_until(lambda: sessions.query("SELECT state FROM pg_stat_activity WHERE pid = %s",
@@ -215,12 +204,11 @@ def test_long_running_target(sessions, pg_locks):
     args = {"action": "cancel", "target": "long_running", "min_duration": 0.2,
             "exclude_applications": ["t-pg_locks-observer"]}
 
-    report = pg_locks({"min_duration": 0.2})
+    report, checked = pg_locks_steps(({"min_duration": 0.2}, False), (args, True))
     assert {idle.pid, active.pid} <= pids(report["long_running"])
     durations = [r["duration"] for r in report["long_running"]]
     assert durations == sorted(durations, reverse=True), "long_running must be oldest first"
 
-    checked = pg_locks(args, check=True)
     assert [a["pid"] for a in checked["actions"] if a["pid"] in (idle.pid, active.pid)] == [active.pid]
     assert "cancel has no effect" in {s["pid"]: s["reason"] for s in checked["spared"]}[idle.pid]
     assert active.error is None
@@ -231,10 +219,10 @@ def test_long_running_target(sessions, pg_locks):
     assert sessions.alive(idle)
 
     terminate = dict(args, action="terminate")
-    ended = pg_locks(terminate)
+    ended, again = pg_locks_steps((terminate, False), (terminate, False))
     assert (idle.pid, "terminated") in {(a["pid"], a["result"]) for a in ended["actions"]}
     assert not sessions.alive(idle)
-    assert not {idle.pid, active.pid} & pids(pg_locks(terminate)["actions"])
+    assert not {idle.pid, active.pid} & pids(again["actions"])
 
 
 def test_connections_are_counted_against_max_connections(sessions, pg_locks, admin_conn):
@@ -253,27 +241,29 @@ def test_connections_are_counted_against_max_connections(sessions, pg_locks, adm
     assert res["changed"] is False
 
 
-@pytest.mark.parametrize(("args", "expected"), [
+BAD_INPUT = [
     ({"action": "kill"}, "value of action must be one of"),
     ({"action": "terminate", "min_wait": -1}, "min_wait must be 0 or more"),
     ({"action": "terminate", "min_duration": -5, "target": "long_running"}, "min_duration must be 0 or more"),
     ({"action": "cancel_then_terminate", "escalate_after": -1}, "escalate_after must be 0 or more"),
     ({"action": "terminate", "max_sessions": 0}, "max_sessions must be 1 or more"),
     ({"action": "terminate", "login_port": 1}, "cannot connect to PostgreSQL"),
-], ids=["unknown-action", "negative-min_wait", "negative-min_duration", "negative-escalate_after",
-        "zero-max_sessions", "unreachable-server"])
-def test_bad_input_fails_clearly_and_signals_nothing(sessions, pg_locks, args, expected):
+]
+
+
+def test_bad_input_fails_clearly_and_signals_nothing(sessions, pg_locks_steps):
     blocker = sessions.open("blocker", [row(71)])
     victim = sessions.open("victim", [row(71)], hold=False)
     sessions.wait_blocked([victim])
-    res = pg_locks(dict(args, min_wait=args.get("min_wait", 0)))
-    assert res.get("failed") is True, res
-    assert expected in res["msg"]
-    assert res.get("changed") is False
+    results = pg_locks_steps(*[(dict({"min_wait": 0}, **args), False) for args, _ in BAD_INPUT])
+    for (args, expected), res in zip(BAD_INPUT, results, strict=True):
+        assert res.get("failed") is True, (args, res)
+        assert expected in res["msg"], (args, res["msg"])
+        assert res.get("changed") is False, args
     assert_all_alive(sessions, [blocker, victim])
 
 
-def test_the_app_role_can_contain_its_own_pile_up_without_superuser(sessions, pg_locks, lab):
+def test_the_app_role_can_contain_its_own_pile_up_without_superuser(sessions, pg_locks, pg_locks_steps, lab):
     # Least privilege: logged in as the app role, pg_locks sees and may signal that role's sessions only.
     su = sessions.open("su-idle-tx", ["SELECT 1"], superuser=True)
     blocker = sessions.open("blocker", [row(81)])
@@ -287,8 +277,9 @@ def test_the_app_role_can_contain_its_own_pile_up_without_superuser(sessions, pg
     assert su.pid not in pids(long_check["actions"]) | pids(long_check["long_running"])
     assert blocker.pid in pids(long_check["actions"])
 
-    done = pg_locks(dict(as_app, action="terminate", min_wait=0))
+    args = dict(as_app, action="terminate", min_wait=0)
+    done, again = pg_locks_steps((args, False), (args, False))
     assert [(a["pid"], a["result"]) for a in done["actions"]] == [(blocker.pid, "terminated")]
     assert victim.finished.wait(10) and victim.error is None
     assert sessions.alive(su)
-    assert pg_locks(dict(as_app, action="terminate", min_wait=0))["changed"] is False
+    assert again["changed"] is False
