@@ -23,6 +23,8 @@ SAME_BACKEND = "FROM pg_catalog.pg_stat_activity WHERE pid = %(pid)s AND backend
 CANCEL_SQL = "SELECT pg_catalog.pg_cancel_backend(pid) " + SAME_BACKEND
 TERMINATE_WAIT_SQL = "SELECT pg_catalog.pg_terminate_backend(pid, %(timeout_ms)s) " + SAME_BACKEND
 TERMINATE_SQL = "SELECT pg_catalog.pg_terminate_backend(pid) " + SAME_BACKEND
+RAISE_TIMEOUT_SQL = "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %(ms)s, false)"
+RESTORE_TIMEOUT_SQL = "SELECT set_config('statement_timeout', %(previous)s, false)"
 ACTIVITY_SQL = "SELECT state, query_start " + SAME_BACKEND
 STILL_BLOCKS_SQL = """
 SELECT EXISTS (
@@ -80,7 +82,13 @@ class BackendSession(object):
         had already ended (or its pid belongs to another session now).
         """
         if self.server_version_num >= 140000:
-            row = self._one(TERMINATE_WAIT_SQL, self._params(timeout_ms=max(1, int(timeout * 1000))))
+            timeout_ms = max(1, int(timeout * 1000))
+            # The wait happens inside the statement: let it outlast the session's short statement_timeout.
+            previous = self._one(RAISE_TIMEOUT_SQL, {"ms": str(timeout_ms + 1000)})[0]
+            try:
+                row = self._one(TERMINATE_WAIT_SQL, self._params(timeout_ms=timeout_ms))
+            finally:
+                self._one(RESTORE_TIMEOUT_SQL, {"previous": previous})
             return GONE if row is None else bool(row[0])
         # Before PostgreSQL 14 pg_terminate_backend() cannot wait; the caller polls alive().
         row = self._one(TERMINATE_SQL, self._params())

@@ -99,3 +99,22 @@ def test_the_snapshot_runs_under_a_short_statement_timeout(pg_admin_params):
         blocker.rollback()
         blocker.close()
         conn.close()
+
+
+def test_a_terminate_lifts_the_short_statement_timeout_only_while_it_waits(sessions, pg_admin_params):
+    import psycopg2
+
+    from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgres.locks import ActivitySnapshot
+
+    held = sessions.open("slow-exit", [])
+    conn = psycopg2.connect(**pg_admin_params)
+    conn.autocommit = True
+    try:
+        ActivitySnapshot(conn, query_timeout=0.05).prepare()
+        backend = BackendSession(conn, held.pid, held.backend_start, 150000)
+        assert backend.terminate(5) is True
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_setting('statement_timeout')")
+            assert cur.fetchone()[0] == "50ms", "the short guard is back after the terminate"
+    finally:
+        conn.close()
