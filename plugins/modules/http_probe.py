@@ -21,7 +21,7 @@ description:
     clear message, never a traceback.
   - Read-only; runs the same in check mode and never reports a change.
 author:
-  - Pynomaly Platform Engineering
+  - Pynomaly Platform Engineering (@pynomaly)
 options:
   url:
     description: The http:// or https:// URL to request.
@@ -74,8 +74,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Probing only reads; check mode sends the same requests and reports the same figures.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
 notes:
   - Latency is measured from sending the request to reading the whole response body, per request.
   - Percentiles use the nearest-rank method over every request, failed ones included.
@@ -120,7 +122,7 @@ errors:
   type: dict
   sample: {"connection refused": 3, "timeout": 1}
 error_rate:
-  description: O(failed_requests) divided by O(requests), between 0 and 1.
+  description: RV(failed_requests) divided by RV(requests), between 0 and 1.
   returned: always
   type: float
   sample: 0.02

@@ -30,7 +30,7 @@ description:
   - All workloads are checked before any is patched, so a bad target (unknown revision, no history,
     paused, missing object) changes nothing.
 author:
-  - Pynomaly Platform Engineering
+  - Pynomaly Platform Engineering (@pynomaly)
 extends_documentation_fragment:
   - pynomaly.incident_response.k8s_auth
 options:
@@ -85,10 +85,10 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Sends no write; reports what would be patched (RV(workloads[].patch)).
+    description: Sends no write; reports what would be patched (RV(workloads[].patch)).
   diff_mode:
     support: full
-    details: The workload's annotations and pod template before and after.
+    description: The workload's annotations and pod template before and after.
 notes:
   - "Deployments: like C(kubectl rollout undo), bookkeeping annotations stay the Deployment's and the
     ReplicaSet's others (including its C(kubernetes.io/change-cause)) are taken; unlike it, the

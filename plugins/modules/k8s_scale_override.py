@@ -22,7 +22,7 @@ description:
   - Idempotent both ways; O(increase_by) counts from the originally recorded replicas, so a rerun does
     not add again. Writes are guarded by the objects' resourceVersion.
 author:
-  - Pynomaly Platform Engineering
+  - Pynomaly Platform Engineering (@pynomaly)
 extends_documentation_fragment:
   - pynomaly.incident_response.k8s_auth
 options:
@@ -68,9 +68,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Nothing is written; RV(workload_patch) and RV(hpa_patch) show what would be sent.
   diff_mode:
     support: full
-    details: The workload's replicas, the HPA's minReplicas/maxReplicas and the record, before and after.
+    description: The workload's replicas, the HPA's minReplicas/maxReplicas and the record, before and after.
 '''
 
 EXAMPLES = r'''

@@ -21,7 +21,7 @@ description:
     what was cut.
   - Never writes anything; runs the same in check mode.
 author:
-  - Pynomaly Platform Engineering
+  - Pynomaly Platform Engineering (@pynomaly)
 extends_documentation_fragment:
   - pynomaly.incident_response.k8s_auth
 options:
@@ -93,8 +93,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Triage only reads; check mode returns the same facts.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
 '''
 
 EXAMPLES = r'''

@@ -121,8 +121,9 @@ class K8sClient(object):
         except kubernetes.client.ApiException as exc:
             raise self._translate(exc, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ApiUnreachable('The Kubernetes API at %s is unreachable while trying to %s: %s'
-                                 % (self.host, what, exc.__class__.__name__ + ': ' + str(exc).split('\n')[0])) from None
+            first_line = str(exc).split('\n', maxsplit=1)[0]
+            raise ApiUnreachable('The Kubernetes API at %s is unreachable while trying to %s: %s: %s'
+                                 % (self.host, what, exc.__class__.__name__, first_line)) from None
 
     def call(self, method, *args, **kwargs):
         """Run one typed-API method; return the JSON body as a dict. `what` names the action for errors."""

@@ -189,4 +189,3 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
-

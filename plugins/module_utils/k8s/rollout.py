@@ -163,8 +163,11 @@ def crashed_pod_reasons(pods):
                 continue
             now = (cs.get('state') or {}).get('terminated') or {}
             last = (cs.get('lastState') or {}).get('terminated') or {}
-            crash = now if now.get('exitCode') else (last if cs.get('restartCount', 0) and last.get('exitCode')
-                                                      else None)
+            crash = None
+            if now.get('exitCode'):
+                crash = now
+            elif cs.get('restartCount', 0) and last.get('exitCode'):
+                crash = last
             if crash:
                 reasons.append('%s: exited with %s (code %s, %d restarts)' % (
                     key, crash.get('reason') or 'Error', crash.get('exitCode'), cs.get('restartCount', 0)))

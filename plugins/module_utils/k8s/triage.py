@@ -55,11 +55,11 @@ def pod_facts(pod, revision_by_hash, now):
     last = [((cs.get('lastState') or {}).get('terminated') or {}).get('reason') for cs in statuses]
     started = _parse_time(pod['metadata'].get('creationTimestamp'))
     labels = pod['metadata'].get('labels') or {}
+    containers = (pod.get('spec') or {}).get('containers') or []
     return dict(
         name=pod['metadata']['name'],
         phase=(pod.get('status') or {}).get('phase'),
-        ready='%d/%d' % (sum(1 for cs in statuses if cs.get('ready')), len((pod.get('spec') or {}).get('containers')
-                                                                            or [])),
+        ready='%d/%d' % (sum(1 for cs in statuses if cs.get('ready')), len(containers)),
         is_ready=bool(statuses) and all(cs.get('ready') for cs in statuses),
         restarts=sum(cs.get('restartCount', 0) for cs in statuses),
         reasons=[p['reason'] for p in problems],
