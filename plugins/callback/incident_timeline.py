@@ -192,7 +192,7 @@ class CallbackModule(CallbackBase):
         if status == "ok" and data.get("changed"):
             status = "changed"
         entry = {
-            "task": task.get_name(),
+            "task": task.get_name(include_role_fqcn=False),
             "action": task.action,
             "role": task._role.get_name() if task._role else None,
             "host": host_name,

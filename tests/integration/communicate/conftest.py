@@ -29,7 +29,7 @@ class IncidentRuns:
         return self.run("playbooks/incident_declare.yml", variables, check=check, diff=diff, args=args)
 
     def resolve(self, check=False, args=(), **extra):
-        variables = {"post_incident_health_url": ""}
+        variables = {"post_incident_health_url": "", "post_incident_triage_workloads": []}
         variables.update(extra)
         return self.run("playbooks/incident_resolve.yml", variables, check=check, args=args)
 
