@@ -84,3 +84,30 @@ def test_config_backup_round_trips_secrets_encrypted_and_guards_changed_objects(
 
     verified = backup("verify", type="config", backup_id=made["backup"]["id"], encryption_passphrase=PASSPHRASE)
     assert verified["results"][0]["ok"] is True, verified
+
+
+def test_a_full_backup_holds_all_three_under_one_id_and_restores_them(backup, repo, core, namespaces, pg, source_db,
+                                                                      target_db, tmp_path):
+    src, dst = namespaces
+    core.create_namespaced_config_map(src, {"metadata": {"name": "app-config"}, "data": {"LOG_LEVEL": "DEBUG"}})
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "model.onnx").write_bytes(os.urandom(50_000))
+
+    made = backup("create", type="full", namespace=src, models_path=str(models))
+    assert made["changed"] is True, made
+    manifest = made["manifest"]
+    assert manifest["components"] == ["database", "config", "models"]
+    assert set(manifest["source"]) == {"database", "config", "models"}
+    assert manifest["row_counts"]["public.items"] == 20000
+    assert listed_ids(repo, "full") == [made["backup"]["id"]]
+    assert backup("verify", type="full")["results"][0]["ok"] is True
+
+    args = {"type": "full", "target_db": target_db, "target_namespace": dst, "target_path": str(tmp_path / "out")}
+    done = backup("restore", **args)
+    assert done["changed"] is True, done
+    assert pg.counts(target_db) == pg.counts(source_db)
+    assert configmap(core, dst, "app-config") == {"LOG_LEVEL": "DEBUG"}
+    assert (tmp_path / "out" / "model.onnx").read_bytes() == (models / "model.onnx").read_bytes()
+    again = backup("restore", **args)
+    assert again["changed"] is False and all(not c["changed"] for c in again["components"].values()), again
