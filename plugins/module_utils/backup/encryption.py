@@ -60,8 +60,8 @@ class Cipher(object):
             if len(raw) != 32:
                 raise BadInput("encryption_key must be 32 random bytes in base64 (e.g. openssl rand -base64 32)")
             return cls(raw, {"kdf": "none"})
-        kdf = dict(kdf) if kdf and kdf.get("kdf") == "scrypt" else dict(SCRYPT, kdf="scrypt",
-                                                                     salt=base64.b64encode(os.urandom(16)).decode())
+        if not kdf or kdf.get("kdf") != "scrypt":
+            kdf = dict(SCRYPT, kdf="scrypt", salt=base64.b64encode(os.urandom(16)).decode())
         derived = Scrypt(salt=base64.b64decode(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
                          p=kdf["p"]).derive(passphrase.encode("utf-8"))
         return cls(derived, kdf)
@@ -132,8 +132,8 @@ def cipher_for_backup(manifest, passphrase=None, key=None):
         raise BadInput("backup %s/%s is encrypted: give encryption_passphrase or encryption_key"
                        % (manifest["type"], manifest["id"]))
     if described.get("kdf") == "none" and not key:
-        raise BadInput("backup %s/%s was encrypted with a raw key: give encryption_key" % (manifest["type"],
-                                                                                          manifest["id"]))
+        raise BadInput("backup %s/%s was encrypted with a raw key: give encryption_key"
+                       % (manifest["type"], manifest["id"]))
     cipher = Cipher.from_options(passphrase=None if key else passphrase, key=key, kdf=described)
     if cipher.key_id != described.get("key_id"):
         raise BadInput("the encryption key or passphrase given does not open backup %s/%s"

@@ -183,8 +183,8 @@ class BackupService(object):
         missing = [needs[c] for c in COMPONENTS[backup_type] if not self.params.get(needs[c])]
         if missing:
             raise BadInput("a %s backup needs %s" % (backup_type, " and ".join(missing)))
-        if self.params.get("include_secrets") and not (self.params.get("encryption_passphrase")
-                                                      or self.params.get("encryption_key")):
+        encrypted = self.params.get("encryption_passphrase") or self.params.get("encryption_key")
+        if self.params.get("include_secrets") and not encrypted:
             self.warn("include_secrets without an encryption key: Secrets are stored unencrypted "
                       "(the repository is 0700, its files 0600)")
 

@@ -3,7 +3,8 @@ import pytest
 
 from ansible_collections.pynomaly.incident_response.plugins.modules.backup_restore import check_values
 
-GOOD = {"jobs": 2, "compression": None, "keep_min": 1, "keep_days": None, "encryption_passphrase": None}
+GOOD = {"state": "create", "jobs": 2, "compression": None, "keep_min": 1, "keep_days": None,
+        "encryption_passphrase": None}
 
 
 def test_good_values_pass():
@@ -12,6 +13,7 @@ def test_good_values_pass():
 
 
 @pytest.mark.parametrize(("change", "message"), [
+    ({"state": "delete"}, "value of state must be one of: create, list, restore, verify, prune, got: delete"),
     ({"jobs": 0}, "jobs must be 1 or more"),
     ({"compression": 10}, "compression must be between 0 and 9"),
     ({"compression": -1}, "compression must be between 0 and 9"),
