@@ -135,6 +135,10 @@ def main():
                                          "jobs": opts.jobs})
             figures["create"].append(took)
             inside["create"].append(created["manifest"]["duration_seconds"])
+            timings = created["manifest"]["database"]["timings"]
+            print("round %d: raw pg_dump %.1f s; module create %.1f s (its pg_dump %.1f s, counts done at %.1f s)"
+                  % (round_no + 1, figures["raw_dump"][-1], took, timings["pg_dump_seconds"],
+                     timings["row_counts_seconds"]), flush=True)
             dump_mb = created["manifest"]["size_bytes"] / 1e6
 
             server.drop(RAW_RESTORE_DB)
