@@ -219,7 +219,8 @@ class Kubelet:
 
     # -- status --------------------------------------------------------------------------
     def _ready(self, c, t):
-        return (c.stage == "running" and c.fault != "unready"
+        # A crashing container dies before its first readiness probe passes.
+        return (c.stage == "running" and c.fault not in ("unready", "crashloop", "oomkilled")
                 and t >= c.current.start + self.knobs.pod_startup_seconds / 2)
 
     def _container_status(self, pod, spec_c, c, t):

@@ -98,9 +98,12 @@ def field_value(obj, path):
     return str(cur)
 
 
+_FIELD_PATHS = {"source": "source.component"}
+
+
 def fields_match(reqs, obj):
     for field, op, value in reqs:
-        actual = field_value(obj, field)
+        actual = field_value(obj, _FIELD_PATHS.get(field, field))
         if (op == "=") != (actual == value):
             return False
     return True
@@ -135,3 +138,25 @@ def selector_matches(selector, labels):
     if selector is None:
         return False
     return labels_match(selector_to_reqs(selector), labels)
+
+
+# Field selectors each kind supports (the apiserver's field label conversion functions);
+# any other field gets 400 "field label not supported".
+SUPPORTED_FIELDS = {
+    "/pods": {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+              "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"},
+    "/events": {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                "reason", "reportingComponent", "source", "type"},
+    "/secrets": {"type"},
+    "/nodes": {"spec.unschedulable"},
+    "/namespaces": {"status.phase"},
+    "apps/replicasets": {"status.replicas"},
+}
+
+
+def check_field_selector(rtype_key, reqs):
+    allowed = {"metadata.name", "metadata.namespace"} | SUPPORTED_FIELDS.get(rtype_key, set())
+    for field, _, _ in reqs:
+        if field not in allowed:
+            raise bad_request(f"field label not supported: {field}")

@@ -10,12 +10,19 @@ import time
 import yaml
 from aiohttp import web
 
-from k8s_sim import defaults, errors, logs, metrics, openapi, tables
+from k8s_sim import defaults, errors, logs, metrics, openapi, protobuf, tables
 from k8s_sim import resources as R
 from k8s_sim.errors import ApiError
 from k8s_sim.patch import PATCH_TYPES, apply_patch
 from k8s_sim.profiles import ProfileError
-from k8s_sim.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector, selector_string
+from k8s_sim.selectors import (
+    check_field_selector,
+    fields_match,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
+    selector_string,
+)
 from k8s_sim.store import Watcher
 from k8s_sim.util import now, random_suffix, truthy
 
@@ -185,6 +192,7 @@ class ApiServer:
     def _selected(self, request, rtype, namespace):
         label_reqs = parse_label_selector(request.query.get("labelSelector", ""))
         field_reqs = parse_field_selector(request.query.get("fieldSelector", ""))
+        check_field_selector(rtype.key, field_reqs)
         items = self.store.list(rtype, namespace)
         out = [o for o in items if labels_match(label_reqs, o["metadata"].get("labels"))
                and fields_match(field_reqs, o)]
@@ -226,6 +234,7 @@ class ApiServer:
         q = request.query
         label_reqs = parse_label_selector(q.get("labelSelector", ""))
         field_reqs = parse_field_selector(q.get("fieldSelector", ""))
+        check_field_selector(rtype.key, field_reqs)
 
         def predicate(obj):
             return labels_match(label_reqs, obj["metadata"].get("labels")) and fields_match(field_reqs, obj)
@@ -289,10 +298,12 @@ class ApiServer:
     async def _body(self, request):
         raw = await request.read()
         ctype = request.content_type or "application/json"
-        if "protobuf" in ctype or "cbor" in ctype:
-            raise ApiError(415, "UnsupportedMediaType", 'the body of the request was in an unknown format - '
-                                                        'accepted media types include: application/json, '
-                                                        'application/yaml')
+        if "protobuf" in ctype:
+            return protobuf.decode(raw)
+        if "cbor" in ctype:
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                        "accepted media types include: application/json, "
+                                                        "application/yaml, application/vnd.kubernetes.protobuf")
         try:
             if "yaml" in ctype:
                 return yaml.safe_load(raw.decode() or "{}")

@@ -29,6 +29,8 @@ def k8s_service():
     service = K8sService(LabConfig.from_env())
     started = False
     if not service.is_running():
+        # A simulator of our own may start pods faster than the lab default (1 s) to keep the suite quick.
+        os.environ.setdefault("LAB_K8S_POD_STARTUP_SECONDS", "0.5")
         service.start()
         started = True
     yield service
@@ -41,7 +43,7 @@ class Kubectl:
         self.env = dict(os.environ, KUBECONFIG=str(service.kubeconfig), KUBECACHEDIR=str(cache_dir))
 
     def run(self, *args, ns=None, stdin=None, check=True, timeout=60):
-        argv = [KUBECTL, *args] + (["-n", ns] if ns else [])
+        argv = [KUBECTL, *(["-n", ns] if ns else []), *args]
         res = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=self.env, timeout=timeout,
                              check=False)
         if check and res.returncode != 0:
@@ -75,10 +77,10 @@ class Admin:
 
     def request(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,  # noqa: S310 - loopback https
+        req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Authorization": f"Bearer {self.token}",
                                               "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as resp:
             raw = resp.read()
             return json.loads(raw) if resp.headers.get_content_type() == "application/json" else raw.decode()
 

@@ -93,13 +93,15 @@ def test_label_and_field_selectors(kubectl):
     set_based = kubectl.json("get", "pods", "-l", "app.kubernetes.io/name in (pynomaly-api,redis)", ns=NS)["items"]
     assert len(set_based) == 4
     negated = kubectl.json("get", "pods", "-l", "app.kubernetes.io/name!=pynomaly-api", ns=NS)["items"]
-    assert all(p["metadata"]["labels"]["app.kubernetes.io/name"] != "pynomaly-api" for p in negated)
+    assert negated and all(p["metadata"]["labels"].get("app.kubernetes.io/name") != "pynomaly-api" for p in negated)
     running = kubectl.json("get", "pods", "--field-selector", "status.phase=Running", ns=NS)["items"]
     assert len(running) >= 7
     one = kubectl.json("get", "pods", "--field-selector", f"metadata.name={api[0]['metadata']['name']}", ns=NS)
     assert [p["metadata"]["name"] for p in one["items"]] == [api[0]["metadata"]["name"]]
     everywhere = kubectl.json("get", "pods", "-A", "--field-selector", "metadata.namespace=kube-system")
     assert everywhere["items"] == []
+    unsupported = kubectl.run("get", "deployments", "--field-selector", "spec.replicas=3", ns=NS, check=False)
+    assert unsupported.returncode == 1 and "field label not supported: spec.replicas" in unsupported.stderr
 
 
 def test_not_found_is_a_status_404(kubectl):
@@ -365,6 +367,27 @@ def test_unauthenticated_requests_get_401(k8s_service):
 
     ctx = ssl.create_default_context(cafile=str(k8s_service.dir / "ca.crt"))
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(k8s_service.url + "/api/v1/pods", context=ctx, timeout=5)  # noqa: S310
+        urllib.request.urlopen(k8s_service.url + "/api/v1/pods", context=ctx, timeout=5)
     assert err.value.code == 401
     assert json.loads(err.value.read())["reason"] == "Unauthorized"
+
+
+def test_generator_commands_sending_protobuf(kubectl, namespace, rolled_out):
+    kubectl("create", "deployment", "gen", "--image=nginx:1.27", "--replicas=2", "--port=80", ns=namespace)
+    kubectl("create", "configmap", "gen", "--from-literal=a=b", ns=namespace)
+    kubectl("create", "secret", "generic", "gen", "--from-literal=p=q", ns=namespace)
+    kubectl("run", "one", "--image=busybox:1.36", "--labels=x=y", "--env=A=B", "--", "sleep", "3600", ns=namespace)
+    kubectl("expose", "deployment", "gen", "--port=8080", "--target-port=80", ns=namespace)
+    rolled_out("gen", namespace)
+    d = kubectl.json("get", "deployment", "gen", ns=namespace)
+    assert d["spec"]["replicas"] == 2 and d["spec"]["selector"]["matchLabels"] == {"app": "gen"}
+    assert d["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert kubectl.json("get", "configmap", "gen", ns=namespace)["data"] == {"a": "b"}
+    assert kubectl.json("get", "secret", "gen", ns=namespace)["data"] == {"p": "cQ=="}
+    pod = kubectl.json("get", "pod", "one", ns=namespace)
+    assert pod["metadata"]["labels"] == {"x": "y"}
+    assert pod["spec"]["containers"][0]["args"] == ["sleep", "3600"]
+    assert pod["spec"]["containers"][0]["env"] == [{"name": "A", "value": "B"}]
+    svc = kubectl.json("get", "service", "gen", ns=namespace)
+    assert svc["spec"]["ports"] == [{"port": 8080, "protocol": "TCP", "targetPort": 80}]
+    assert svc["spec"]["selector"] == {"app": "gen"}

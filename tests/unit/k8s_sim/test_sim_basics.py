@@ -4,7 +4,13 @@ import pytest
 from k8s_sim.errors import ApiError
 from k8s_sim.profiles import ProfileError, Profiles, validate
 from k8s_sim.registry import Registry, add, listing, normalize, remove
-from k8s_sim.selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from k8s_sim.selectors import (
+    check_field_selector,
+    fields_match,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
+)
 from k8s_sim.util import human_duration, template_hash
 
 
@@ -27,6 +33,9 @@ def test_field_selectors_and_errors():
     assert not fields_match(parse_field_selector("spec.nodeName=x"), pod)
     with pytest.raises(ApiError):
         parse_label_selector("app in web")
+    check_field_selector("/pods", parse_field_selector("status.phase=Running"))
+    with pytest.raises(ApiError, match="field label not supported: spec.replicas"):
+        check_field_selector("apps/deployments", parse_field_selector("spec.replicas=3"))
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(5, "5s"), (119, "119s"), (125, "2m5s"), (600, "10m"),
