@@ -12,7 +12,7 @@ name: incident_timeline
 type: aggregate
 short_description: Write the incident timeline and a post-mortem draft at the end of every playbook run
 version_added: 0.1.0
-author: Pynomaly Platform Engineering
+author: Pynomaly Platform Engineering (@pynomaly)
 description:
   - Records every task's start and end, host, status (ok, changed, failed, skipped, unreachable) and the
     key results the module returned, plus the milestones marked with

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 name: pagerduty_action
 short_description: The PagerDuty event an incident update should send
 version_added: 0.1.0
-author: Pynomaly Platform Engineering
+author: Pynomaly Platform Engineering (@pynomaly)
 description:
   - Decides, from the severity, the incident status and what was already sent for the incident,
     which PagerDuty Events API v2 action (if any) an update sends.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 name: severity
 short_description: Classify an incident as P0-P3 from observed signals
 version_added: 0.1.0
-author: Pynomaly Platform Engineering
+author: Pynomaly Platform Engineering (@pynomaly)
 description:
   - Maps observed signals to a severity level by the incident response playbook's rules.
   - P0 (Critical) - complete outage, data loss or corruption, security breach, revenue impact.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 name: severity_policy
 short_description: Response target and escalation of a severity level
 version_added: 0.1.0
-author: Pynomaly Platform Engineering
+author: Pynomaly Platform Engineering (@pynomaly)
 description:
   - Returns the incident response playbook's response target and escalation for each level given,
     plus how the collection acts on it (PagerDuty action and severity, Statuspage impact).

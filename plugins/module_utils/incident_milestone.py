@@ -69,7 +69,7 @@ def build_milestone(params, now=None):
         raise MilestoneError("incident_id may hold only letters, digits, '.', '_' and '-' (at most 128), "
                              "got %r" % params["incident_id"])
     moment = parse_timestamp(params["at"]) if params.get("at") else (now or utcnow())
-    result = dict((key, params.get(key)) for key in ("incident_id", "milestone", "severity", "component",
-                                                      "summary", "commander", "note"))
+    fields = ("incident_id", "milestone", "severity", "component", "summary", "commander", "note")
+    result = dict((key, params.get(key)) for key in fields)
     result["at"] = format_timestamp(moment)
     return result

@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 module: incident_milestone
 short_description: Mark a milestone of an incident on its timeline
 version_added: 0.1.0
-author: Pynomaly Platform Engineering
+author: Pynomaly Platform Engineering (@pynomaly)
 description:
   - Records that an incident reached a milestone (impact started, detected, declared, contained,
     recovered, resolved) at a given time, with the incident's severity, affected component and summary.
@@ -61,10 +61,13 @@ options:
     type: str
 attributes:
   action:
+    description: Runs on the controller through the collection's action plugin; no module process is started.
     support: full
   check_mode:
+    description: Behaves the same under C(--check); it changes nothing either way.
     support: full
   diff_mode:
+    description: There is nothing to show a difference of.
     support: none
 notes:
   - Enable the P(pynomaly.incident_response.incident_timeline#callback) callback to get the timeline

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 LEVELS = ("P0", "P1", "P2", "P3")
 
 # The seed's "Incident Severity Levels" section. Minutes are None where the seed gives no clock.
@@ -135,7 +137,7 @@ def _as_number(name, value, upper=None):
         number = float(str(value).strip().rstrip("%")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         raise SeverityError("signal '%s' must be a number, got %r" % (name, value)) from None
-    if number != number or number < 0 or (upper is not None and number > upper):
+    if math.isnan(number) or number < 0 or (upper is not None and number > upper):
         bound = "between 0 and %s" % upper if upper is not None else "0 or more"
         raise SeverityError("signal '%s' must be %s, got %r" % (name, bound, value))
     return number

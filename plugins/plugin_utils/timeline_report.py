@@ -251,8 +251,8 @@ def render_markdown(document):
     ]
     for key, label in MEASURE_ROWS:
         entry = doc["measures"][key]
-        lines.append("| %s | %s | %s | %s |" % (label, entry["human"], _md(entry.get("target")),
-                                               _md(entry.get("verdict"))))
+        row = (label, entry["human"], _md(entry.get("target")), _md(entry.get("verdict")))
+        lines.append("| %s | %s | %s | %s |" % row)
     lines += ["", "## Timeline", "", "| Time (UTC) | Event |", "| --- | --- |"]
     for event in timeline_events(doc):
         text = "**%s**" % _md(event["text"]) if event["kind"] == "milestone" else _md(event["text"])
