@@ -332,10 +332,19 @@ def _e(value):
     return html.escape("-" if value is None else str(value), quote=True)
 
 
+# Bookkeeping actions: in timeline.json, but not worth a bar on the chart unless they failed.
+BOOKKEEPING_ACTIONS = frozenset(("set_fact", "assert", "debug", "validate_argument_spec", "include_role",
+                                 "include_tasks", "import_role", "import_tasks", "meta", "fail", "pause"))
+
+
 def _chart_rows(document):
     rows = []
     for index, run in enumerate(document["runs"]):
         for task in run.get("tasks", []):
+            action = str(task.get("action") or "").rsplit(".", 1)[-1]
+            if task.get("status") == "skipped" or (action in BOOKKEEPING_ACTIONS
+                                                   and task.get("status") not in ("changed", "failed")):
+                continue
             if task.get("started") and task.get("ended"):
                 rows.append((index, run, task))
     return rows
@@ -377,8 +386,9 @@ def render_svg(document, width=1100):
         colour = STATUS_COLOURS.get(task.get("status"), "#9e9e9e")
         bar_x = x(parse_iso(task["started"]))
         bar_w = max(x(parse_iso(task["ended"])) - bar_x, 2.0)
-        label = "%s (%s)" % (task.get("task") or "", task.get("host") or "")
-        parts.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (label_w - 6, y + 11, _e(label[:42])))
+        name = (task.get("task") or "").split(" : ", 1)[-1]  # the role is in timeline.json
+        label = name if len(name) <= 40 else name[:39] + "..."
+        parts.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (label_w - 6, y + 11, _e(label)))
         parts.append('<rect class="task %s" x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s">'
                      '<title>%s: %s, %s</title></rect>'
                      % (_e(task.get("status")), bar_x, y + 2, bar_w, row_h - 4, colour, _e(task.get("task")),

@@ -141,3 +141,15 @@ def test_html_of_a_run_without_events_still_renders():
     page = render_html(build_document("run-1", [run([])]))
     assert "No timed events recorded." in page
     assert "No task changed anything." in page
+
+
+def test_chart_leaves_out_bookkeeping_and_skipped_tasks_unless_they_failed():
+    bookkeeping = dict(task("Work out the state", 0), action="ansible.builtin.set_fact")
+    skipped = dict(task("Mark when the impact began", 0, "skipped"), action="incident_milestone")
+    failed_check = dict(task("communicate : Check the update", 1, "failed"), action="ansible.builtin.assert")
+    probe = dict(task("post_incident : Probe the service", 2), action="pynomaly.incident_response.http_probe")
+    tasks = [bookkeeping, skipped, failed_check, probe]
+    page = render_html(build_document("INC-7", [run([mark("detected", 0)], tasks)]))
+    assert page.count('<rect class="task') == 2
+    assert ">Probe the service<" in page  # the role prefix stays in timeline.json, not on the chart
+    assert "Work out the state</title>" not in page
