@@ -23,6 +23,7 @@ class Knobs:
     crash_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
     pull_backoff_seconds: float = 2.0  # first ImagePullBackOff delay, doubling (Kubernetes: 10 s)
     pull_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
+    pod_termination_seconds: float = 1.0  # a deleted pod stays Terminating this long (at most its grace period)
     hpa_sync_seconds: float = 5.0  # (Kubernetes: 15 s)
     tick_seconds: float = 0.2  # controller loop period; writes also wake it at once
     log_retention_seconds: float = 3600.0  # generated container logs reach back at most this far
@@ -181,8 +182,12 @@ class Cluster:
             if ev.get("lastTimestamp", "") < cutoff:
                 self.store.delete(R.EVENTS, ev["metadata"]["namespace"], ev["metadata"]["name"])
 
-    def delete_cascade(self, rtype, namespace, name, propagation="Background"):
-        """Delete an object; its dependents go too unless propagation is Orphan (garbage collector)."""
+    def delete_cascade(self, rtype, namespace, name, propagation="Background", grace=None):
+        """Delete an object; its dependents go too unless propagation is Orphan (garbage collector).
+        Pods terminate gracefully (deletionTimestamp, Terminating, gone after pod_termination_seconds)
+        unless grace is 0; the return value is then the terminating pod, not a deleted one."""
+        if rtype is R.PODS and grace != 0 and self.knobs.pod_termination_seconds > 0:
+            return self.kubelet.terminate(namespace, name, grace)
         gone = self.store.delete(rtype, namespace, name)
         uid = gone["metadata"]["uid"]
         for dep_type in (R.REPLICASETS, R.PODS, R.CONTROLLERREVISIONS):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from k8s_sim import resources as R
 from k8s_sim.registry import full_reference, normalize
 from k8s_sim.selectors import labels_match
-from k8s_sim.util import parse_time, rfc3339
+from k8s_sim.util import now, parse_time, rfc3339
 
 HTTP_PORT_NAMES = {"http", "https", "web", "metrics-http"}
 HTTP_PORTS = {80, 443, 8000, 8080, 8443, 3000, 5000}
@@ -69,14 +69,34 @@ class Kubelet:
         self.pods = {}  # pod uid -> {container name: ContainerSim}
         self._ip_counter = {}
         self._settled = {}  # pod uid -> resourceVersion at which nothing more can happen to it
+        self._terminating = {}  # pod uid -> time the terminating pod disappears
 
     @property
     def knobs(self):
         return self.cluster.knobs
 
+    def terminate(self, namespace, name, grace=None):
+        """Begin graceful deletion: deletionTimestamp is when the kubelet would kill the containers."""
+        pod = self.cluster.store.must_get(R.PODS, namespace, name)
+        if pod["metadata"].get("deletionTimestamp"):
+            return pod
+        t = now()
+        period = pod["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
+        pod = copy.deepcopy(pod)
+        pod["metadata"]["deletionTimestamp"] = rfc3339(t + period)
+        pod["metadata"]["deletionGracePeriodSeconds"] = period
+        self._terminating[pod["metadata"]["uid"]] = t + min(self.knobs.pod_termination_seconds, period)
+        pod = self.cluster.store.update(R.PODS, pod)
+        if pod["spec"].get("nodeName"):
+            for c in pod["spec"]["containers"]:
+                self.cluster.event(pod, "Normal", "Killing", f"Stopping container {c['name']}", "kubelet",
+                                   pod["spec"]["nodeName"])
+        return pod
+
     def forget(self, uid):
         self.pods.pop(uid, None)
         self._settled.pop(uid, None)
+        self._terminating.pop(uid, None)
 
     def containers(self, pod):
         return self.pods.get(pod["metadata"]["uid"], {})
@@ -116,6 +136,7 @@ class Kubelet:
     def sync(self, t):
         for pod in list(self.cluster.store.list(R.PODS)):
             if pod["metadata"].get("deletionTimestamp"):
+                self._sync_terminating(pod, t)
                 continue
             if not pod["spec"].get("nodeName"):
                 pod = self._schedule(pod, t)
@@ -154,6 +175,27 @@ class Kubelet:
         if c.fault == "unready":
             return c.announced_unready
         return self._ready(c, t)
+
+    def _sync_terminating(self, pod, t):
+        uid = pod["metadata"]["uid"]
+        gone_at = self._terminating.setdefault(uid, t + self.knobs.pod_termination_seconds)
+        if t >= gone_at:
+            self._terminating.pop(uid, None)
+            self.cluster.store.delete(R.PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+            self.forget(uid)
+            return
+        status = pod.get("status") or {}
+        # A terminating pod is taken out of service at once: not Ready, containers still running.
+        statuses = [dict(cs, ready=False) for cs in status.get("containerStatuses") or []]
+        conditions = [dict(c, status="False", reason="ContainersNotReady", lastTransitionTime=rfc3339(t),
+                           message="containers with unready status: [" +
+                                   " ".join(cs["name"] for cs in statuses) + "]")
+                      if c["type"] in ("Ready", "ContainersReady") and c["status"] == "True" else c
+                      for c in status.get("conditions") or []]
+        if statuses != status.get("containerStatuses") or conditions != status.get("conditions"):
+            new = copy.copy(pod)
+            new["status"] = dict(status, containerStatuses=statuses, conditions=conditions)
+            self.cluster.store.update(R.PODS, new)
 
     def _advance(self, pod, c, t):
         k = self.knobs

@@ -501,12 +501,16 @@ class ApiServer:
             raise errors.conflict(rtype, name)
         propagation = (options or {}).get("propagationPolicy") or request.query.get("propagationPolicy") or \
             ("Orphan" if (options or {}).get("orphanDependents") else "Background")
+        grace = (options or {}).get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
+        grace = int(grace) if grace not in (None, "") else None
         if self._dry_run(request):
             return json_response(status_success(rtype, obj))
         if rtype is R.NAMESPACES:
             self._delete_namespace(name)
-        else:
-            self.cluster.delete_cascade(rtype, namespace, name, propagation)
+            return json_response(status_success(rtype, obj))
+        result = self.cluster.delete_cascade(rtype, namespace, name, propagation, grace)
+        if rtype is R.PODS and self.store.get(R.PODS, namespace, name) is not None:
+            return json_response(result)  # a pod being terminated gracefully is returned, as the apiserver does
         return json_response(status_success(rtype, obj))
 
     def _delete_namespace(self, name):
@@ -514,7 +518,7 @@ class ApiServer:
             if rtype.namespaced and rtype.stored:
                 for obj in list(self.store.list(rtype, name)):
                     if self.store.get(rtype, name, obj["metadata"]["name"]) is not None:
-                        self.cluster.delete_cascade(rtype, name, obj["metadata"]["name"])
+                        self.cluster.delete_cascade(rtype, name, obj["metadata"]["name"], grace=0)
         self.store.delete(R.NAMESPACES, "", name)
 
     async def delete_collection(self, request, rtype, namespace):

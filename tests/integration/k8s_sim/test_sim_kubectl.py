@@ -169,7 +169,9 @@ def test_set_image_with_change_cause_and_rollout_status(kubectl, namespace, mani
     assert rs[2]["metadata"]["annotations"]["kubernetes.io/change-cause"] == "upgrade to 1.27"
     assert rs[2]["metadata"]["labels"]["pod-template-hash"] in rs[2]["metadata"]["name"]
     pods = kubectl.json("get", "pods", "-l", "app=web", ns=namespace)["items"]
-    assert {p["metadata"]["ownerReferences"][0]["name"] for p in pods} == {rs[2]["metadata"]["name"]}
+    # Old pods may still be Terminating (deletionTimestamp set) right after the rollout, as on a cluster.
+    serving = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    assert {p["metadata"]["ownerReferences"][0]["name"] for p in serving} == {rs[2]["metadata"]["name"]}
 
 
 def test_rollout_status_fails_on_progress_deadline(kubectl, namespace, manifest, rolled_out):
@@ -240,7 +242,9 @@ def test_rollout_restart(kubectl, namespace, manifest, rolled_out):
     d = kubectl.json("get", "deployment", "web", ns=namespace)
     assert "kubectl.kubernetes.io/restartedAt" in d["spec"]["template"]["metadata"]["annotations"]
     assert d["metadata"]["annotations"][REVISION] == "2"
-    new_pods = set(kubectl("get", "pods", "-l", "app=web", "-o", "name", ns=namespace).split())
+    new_pods = {f"pod/{p['metadata']['name']}" for p in kubectl.json("get", "pods", "-l", "app=web",
+                                                                      ns=namespace)["items"]
+                if not p["metadata"].get("deletionTimestamp")}
     assert len(new_pods) == 2 and not new_pods & old_pods
 
 
@@ -266,7 +270,7 @@ def test_rollout_pause_and_resume(kubectl, namespace, manifest, rolled_out, unti
         "image"] == "nginx:1.27"
 
 
-def test_scale(kubectl, namespace, manifest, rolled_out):
+def test_scale(kubectl, namespace, manifest, rolled_out, until):
     kubectl.apply_json(manifest("web", "nginx:1.27", replicas=1), ns=namespace, verb="create")
     rolled_out("web", namespace)
     assert "deployment.apps/web scaled" in kubectl("scale", "deployment/web", "--replicas=4", ns=namespace)
@@ -277,7 +281,9 @@ def test_scale(kubectl, namespace, manifest, rolled_out):
     assert rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "4"
     kubectl("scale", "deployment/web", "--replicas=0", ns=namespace)
     rolled_out("web", namespace)
-    assert kubectl("get", "pods", "-l", "app=web", "-o", "name", ns=namespace).strip() == ""
+    assert kubectl.json("get", "deployment", "web", ns=namespace)["status"].get("replicas") is None
+    until(lambda: kubectl("get", "pods", "-l", "app=web", "-o", "name", ns=namespace).strip() == "", timeout=20,
+          what="scaled-down pods gone")
 
 
 def test_three_patch_types(kubectl, namespace, manifest, rolled_out):
@@ -322,11 +328,26 @@ def test_replace_with_stale_resource_version_conflicts(kubectl, namespace, manif
             in res.stderr)
 
 
-def test_delete_cascades_to_replicasets_and_pods(kubectl, namespace, manifest, rolled_out):
+def test_delete_cascades_to_replicasets_and_pods(kubectl, namespace, manifest, rolled_out, until):
     kubectl.apply_json(manifest("web", "nginx:1.27"), ns=namespace, verb="create")
     rolled_out("web", namespace)
     assert 'deployment.apps "web" deleted' in kubectl("delete", "deployment", "web", ns=namespace)
-    assert kubectl("get", "rs,pods", "-o", "name", ns=namespace).strip() == ""
+    assert kubectl("get", "rs", "-o", "name", ns=namespace).strip() == ""
+    # The garbage collector deletes the pods gracefully: Terminating first, then gone.
+    statuses = {line.split()[2] for line in kubectl("get", "pods", "--no-headers", ns=namespace).splitlines()}
+    assert statuses <= {"Terminating"}
+    until(lambda: kubectl("get", "pods", "-o", "name", ns=namespace).strip() == "", timeout=20,
+          what="pods gone after their grace")
+
+
+def test_delete_pod_waits_for_termination_and_is_replaced(kubectl, namespace, manifest, rolled_out):
+    kubectl.apply_json(manifest("web", "nginx:1.27", replicas=1), ns=namespace, verb="create")
+    rolled_out("web", namespace)
+    pod = kubectl("get", "pods", "-o", "name", ns=namespace).strip()
+    name = pod.split("/", 1)[1]
+    assert f'pod "{name}" deleted' in kubectl("delete", pod, ns=namespace)
+    after = kubectl("get", "pods", "-o", "name", ns=namespace).split()
+    assert pod not in after and len(after) == 1
 
 
 def test_logs_tail_since_and_container(kubectl):

@@ -14,7 +14,7 @@ def cluster():
     from k8s_sim.cluster import Cluster, Knobs
     from k8s_sim.seed import _node
 
-    c = Cluster(knobs=Knobs(pod_startup_seconds=0.0))
+    c = Cluster(knobs=Knobs(pod_startup_seconds=0.0, pod_termination_seconds=0.0))
     for i in (1, 2, 3):
         node = _node(i)
         node.update(kind="Node", apiVersion="v1")

@@ -118,3 +118,25 @@ def test_generation_bumps_only_on_spec_change(cluster):
     assert cluster.store.update(R.DEPLOYMENTS, labelled)["metadata"]["generation"] == 1
     set_image(cluster, "nginx:1.26")
     assert cluster.store.get(R.DEPLOYMENTS, "demo", "web")["metadata"]["generation"] == 2
+
+
+def test_deleted_pods_terminate_gracefully_and_are_replaced(cluster):
+    import time
+
+    cluster.knobs.pod_termination_seconds = 0.2
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=1))
+    settle(cluster)
+    victim = cluster.store.list(R.PODS, "demo")[0]["metadata"]["name"]
+    terminating = cluster.delete_cascade(R.PODS, "demo", victim)
+    assert terminating["metadata"]["deletionTimestamp"] and terminating["metadata"]["deletionGracePeriodSeconds"] == 30
+    cluster.sync()
+    names = {p["metadata"]["name"]: p for p in cluster.store.list(R.PODS, "demo")}
+    assert victim in names and len(names) == 2  # the replacement starts while the old pod terminates
+    ready = next(c for c in names[victim]["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"
+    deadline = time.monotonic() + 5
+    while victim in {p["metadata"]["name"] for p in cluster.store.list(R.PODS, "demo")}:
+        assert time.monotonic() < deadline, "the terminating pod never went away"
+        time.sleep(0.05)
+        cluster.sync()
+    assert len(cluster.store.list(R.PODS, "demo")) == 1
