@@ -66,7 +66,8 @@ options:
   incident_id:
     description:
       - Records the rollback on the workload (annotation C(incident-response.pynomaly.io/rollback)) so a rerun
-        for the same incident, while that revision is still current, changes nothing.
+        for the same incident, while that revision is still current, changes nothing (not even with the
+        default target, the previous revision).
     type: str
   only_if_unhealthy:
     description:
@@ -93,7 +94,9 @@ notes:
   - "Deployments: like C(kubectl rollout undo), bookkeeping annotations stay the Deployment's and the
     ReplicaSet's others (including its C(kubernetes.io/change-cause)) are taken; unlike it, the
     Deployment's other annotations are kept."
-  - StatefulSets and DaemonSets keep their annotations (as C(kubectl rollout undo)); only the pod template changes.
+  - "StatefulSets and DaemonSets: only the pod template changes (as C(kubectl rollout undo)), plus the rollback record
+    annotation, always written for them: ControllerRevisions keep no revision-history, so the record is how a rerun
+    with the same O(revision) finds it after the controller renumbered it."
 '''
 
 EXAMPLES = r'''

@@ -112,7 +112,7 @@ class WorkloadRollback(object):
                          % (self.target.incident_id, record.get('target'), current.number))
             plan.target = current
             return plan
-        target = select_revision(history, self.label, revision=self.target.revision, image=self.target.image)
+        target = self.select(history, record)
         plan.target = target
         if equal_ignore_hash(target.template, template):
             plan.skip = 'current template already matches revision %d' % target.number
@@ -121,9 +121,10 @@ class WorkloadRollback(object):
         own = obj.get('metadata', {}).get('annotations') or {}
         if self.kind == 'Deployment':
             annotations = rollback_annotations(own, target.annotations)
-        elif self.target.incident_id:
+        else:
             annotations = dict(own)
-        if self.target.incident_id:
+        if self.target.incident_id or self.kind != 'Deployment':
+            # ControllerRevisions keep no revision-history: the record is how a rerun finds a renumbered one.
             annotations[ROLLBACK_RECORD] = json.dumps(dict(
                 incident=self.target.incident_id, target=target.name, to_revision=target.number,
                 from_revision=current.number if current else None, requested=self.target.describe(),
@@ -131,6 +132,17 @@ class WorkloadRollback(object):
         plan.annotations = annotations
         plan.patch = restore_patch(obj, target.template, annotations)
         return plan
+
+    def select(self, history, record):
+        try:
+            return select_revision(history, self.label, revision=self.target.revision, image=self.target.image)
+        except InvalidTarget:
+            # A revision we rolled back to before, renumbered since (StatefulSet/DaemonSet): found by name.
+            if self.target.revision is not None and record.get('requested') == self.target.describe():
+                for candidate in history:
+                    if candidate.name == record.get('target'):
+                        return candidate
+            raise
 
     def prepare(self):
         self.plan_ = self.plan()
