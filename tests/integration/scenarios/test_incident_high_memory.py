@@ -1,0 +1,74 @@
+"""playbooks/incident_high_memory.yml against real memory pressure (labctl inject memory): a dry run scales
+nothing, the real run scales out to the seed's 6 replicas and records the original, a rerun changes nothing,
+and resolving restores exactly the original capacity."""
+import subprocess
+import uuid
+
+import pytest
+from kubernetes import client, config
+
+from tests.conftest import LABCTL
+
+NS = "pynomaly-production"
+NAME = "pynomaly-api"
+RECORD = "incident-response.pynomaly.io/scale-override"
+
+
+def labctl(lab_environ, *args):
+    res = subprocess.run([str(LABCTL), *args], capture_output=True, text=True, env=lab_environ, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.fixture
+def apps(lab, lab_environ, run_module):
+    api = config.new_client_from_config(config_file=lab["KUBECONFIG"])
+    # An override left by an earlier, interrupted run is put back first.
+    undo = run_module("k8s_scale_override", {"name": NAME, "namespace": NS, "state": "absent"})
+    assert not undo.get("failed"), undo
+    labctl(lab_environ, "heal")
+    labctl(lab_environ, "inject", "memory")
+    yield client.AppsV1Api(api)
+    labctl(lab_environ, "heal")
+    api.close()
+
+
+def recap(stdout):
+    line = next(line for line in stdout.splitlines() if line.startswith("localhost "))
+    return dict(part.split("=") for part in line.split(":", 1)[1].split())
+
+
+def test_memory_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, apps, lab_environ, tmp_path):
+    before = apps.read_namespaced_deployment(NAME, NS)
+    original = before.spec.replicas
+    assert RECORD not in (before.metadata.annotations or {})
+    extra = {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}", "incident_state_dir": str(tmp_path / "state")}
+    env = {"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")}
+
+    dry = run_playbook("playbooks/incident_high_memory.yml", extra, check=True, env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert apps.read_namespaced_deployment(NAME, NS).metadata.resource_version == before.metadata.resource_version
+
+    real = run_playbook("playbooks/incident_high_memory.yml", extra, env=env)
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert "Suggested scenario: memory" in real.stdout
+    scaled = apps.read_namespaced_deployment(NAME, NS)
+    assert scaled.spec.replicas == 6
+    assert scaled.status.available_replicas == 6
+    assert RECORD in scaled.metadata.annotations
+
+    again = run_playbook("playbooks/incident_high_memory.yml", extra, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap(again.stdout)["changed"] == "0"
+    assert apps.read_namespaced_deployment(NAME, NS).metadata.resource_version == scaled.metadata.resource_version
+
+    # Resolving is refused while the pressure lasts; once the leak is fixed it restores the capacity.
+    refused = run_playbook("playbooks/incident_high_memory.yml", dict(extra, incident_resolve=True), env=env)
+    assert refused.returncode != 0
+    assert "Not resolving" in refused.stdout
+    assert apps.read_namespaced_deployment(NAME, NS).spec.replicas == 6
+    labctl(lab_environ, "heal")
+    resolved = run_playbook("playbooks/incident_high_memory.yml", dict(extra, incident_resolve=True), env=env)
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    restored = apps.read_namespaced_deployment(NAME, NS)
+    assert restored.spec.replicas == original
+    assert RECORD not in (restored.metadata.annotations or {})
