@@ -97,3 +97,29 @@ def test_check_mode_probes_too(run_module, http_server):
     res = run_module("http_probe", {"url": f"{http_server}/", "count": 3}, check=True)
     assert res["requests"] == 3
     assert res["changed"] is False
+
+
+def test_the_lab_api_service_healthy_then_with_a_5xx_burst(run_module, lab, lab_environ):
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+
+    def labctl(*args):
+        res = subprocess.run([str(repo / "lab" / "labctl"), *args], capture_output=True, text=True, env=lab_environ,
+                             check=False)
+        assert res.returncode == 0, res.stdout + res.stderr
+
+    labctl("heal", "error_rate")
+    url = f"{lab['PYNOMALY_API_URL']}/api/v1/detect"
+    try:
+        healthy = run_module("http_probe", {"url": url, "count": 40, "concurrency": 4, "fail_on_threshold": True})
+        assert healthy["healthy"] is True, healthy
+        labctl("inject", "error_rate")
+        burst = run_module("http_probe", {"url": url, "count": 80, "concurrency": 4, "fail_on_threshold": True})
+        assert burst["failed"] is True
+        assert burst["error_rate"] > 0.05
+        assert any(code.startswith("5") for code in burst["status_codes"])
+        assert "error rate" in burst["msg"]
+    finally:
+        labctl("heal", "error_rate")
