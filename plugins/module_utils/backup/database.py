@@ -142,6 +142,9 @@ class Server(object):
                          (name,), record=False)
         return rows[0][0] if rows else None
 
+    def current_user(self):
+        return self._run("SELECT current_user", record=False)[0][0]
+
     def role_exists(self, role):
         return bool(self._run("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (role,), record=False))
 
@@ -244,9 +247,14 @@ def restore_copy(server, tools, source_dir, name, owner, jobs, expected_counts, 
     """pg_restore into a fresh database (name) and check it against the manifest; drop it on any failure."""
     server.drop(name)
     server.create(name, owner)
+    timings = {}
     try:
+        started = time.time()
         tools.restore(server.params, name, source_dir, jobs)
+        timings["pg_restore_seconds"] = round(time.time() - started, 3)
+        started = time.time()
         actual = server.inspect(name)
+        timings["row_counts_seconds"] = round(time.time() - started, 3)
         problems = count_differences(expected_counts, actual) + run_assertions(server.params, name, assertions)
         if problems:
             raise VerificationFailed("the restored copy does not match the backup: %s" % "; ".join(problems),
@@ -254,7 +262,7 @@ def restore_copy(server, tools, source_dir, name, owner, jobs, expected_counts, 
     except BaseException:
         server.drop(name)
         raise
-    return actual
+    return actual, timings
 
 
 def scratch_name(dbname, purpose):

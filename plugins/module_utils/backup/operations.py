@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import threading
 import time
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup import database as db
@@ -57,6 +58,32 @@ def _config_module():
     # Imported on demand: only config backups need the Kubernetes client.
     from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup import config
     return config
+
+
+class IntegrityCheck(object):
+    """Recomputes a backup's checksums in a thread (hashlib releases the GIL) while the restore runs."""
+
+    def __init__(self, backup):
+        self.backup = backup
+        self._problems = None
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="checksums")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self):
+        try:
+            self._problems = compare_files(self.backup.path, self.backup.manifest["files"], ignore=NOT_DATA)
+        except Exception as exc:  # noqa: BLE001 - reported by require_intact in the main thread
+            self._error = exc
+
+    def require_intact(self):
+        self._thread.join()
+        if self._error is not None:
+            raise BackupError("cannot read backup %s: %s" % (self.backup.key, self._error))
+        if self._problems:
+            raise BackupError("backup %s is damaged, nothing was restored: %s"
+                              % (self.backup.key, "; ".join(self._problems)), problems=self._problems)
 
 
 class BackupService(object):
@@ -223,18 +250,22 @@ class BackupService(object):
         targets = self._restore_targets(backup)
         cipher = cipher_for_backup(backup.manifest, self.params.get("encryption_passphrase"),
                                    self.params.get("encryption_key"))
-        problems = compare_files(backup.path, backup.manifest["files"], ignore=NOT_DATA)
-        if problems:
-            raise BackupError("backup %s is damaged, nothing was restored: %s" % (backup.key, "; ".join(problems)),
-                              problems=problems)
         started = time.time()
+        # The checksums are recomputed while the restore works on its staging copy; every component
+        # waits for them before it touches its target.
+        self._integrity = IntegrityCheck(backup)
         result = {"changed": False, "backup": self._summary(backup), "components": {}, "safety_backups": []}
-        for component in backup.manifest["components"]:
-            outcome = getattr(self, "_restore_" + component)(backup, cipher, targets[component])
-            result["components"][component] = outcome
-            result["changed"] = result["changed"] or outcome["changed"]
-            if outcome.get("safety_backup"):
-                result["safety_backups"].append(outcome["safety_backup"])
+        try:
+            for component in backup.manifest["components"]:
+                outcome = getattr(self, "_restore_" + component)(backup, cipher, targets[component])
+                result["components"][component] = outcome
+                result["changed"] = result["changed"] or outcome["changed"]
+                if outcome.get("safety_backup"):
+                    result["safety_backups"].append(outcome["safety_backup"])
+        except BackupError:
+            self._integrity.require_intact()
+            raise
+        self._integrity.require_intact()
         result["duration_seconds"] = round(time.time() - started, 3)
         verb = "would restore" if self.check_mode else "restored"
         done = [c for c, o in result["components"].items() if o["changed"]]
@@ -311,14 +342,19 @@ class BackupService(object):
             owner = server.owner(target) if exists else None
             source_owner = backup.manifest["source"]["database"].get("owner")
             if owner is None:
-                owner = source_owner if source_owner and server.role_exists(source_owner) else params["login_user"]
+                owner = source_owner if source_owner and server.role_exists(source_owner) else server.current_user()
             staging = "%s__restoring" % target[:50]
 
             def restore_from(folder):
                 return db.restore_copy(server, self.tools, folder, staging, owner, params["jobs"], expected,
                                        params.get("assertions"))
 
-            outcome["row_counts"] = self._with_plain(backup, "database", cipher, restore_from)
+            outcome["row_counts"], outcome["timings"] = self._with_plain(backup, "database", cipher, restore_from)
+            try:
+                self._integrity.require_intact()
+            except BackupError:
+                server.drop(staging)
+                raise
             server.set_marker(staging, {"restored_from": backup.key, "restored_at": isoformat(utcnow())})
             outcome["terminated_sessions"] = server.swap_in(staging, target)
             outcome["executed_queries"] = server.executed
@@ -350,6 +386,7 @@ class BackupService(object):
             outcome["safety_backup"] = self._summary(safety)
 
         def extract(folder):
+            self._integrity.require_intact()
             models.extract_into(os.path.join(folder, part["archive"]), target, part["contents"])
 
         self._with_plain(backup, "models", cipher, extract)
@@ -382,6 +419,7 @@ class BackupService(object):
                                             namespace=target,
                                             include_secrets=any(o["kind"] == "Secret" for o in plan["update"]))
                 outcome["safety_backup"] = self._summary(safety)
+            self._integrity.require_intact()
             config.apply_restore(client, target, plan)
             return outcome
 
@@ -448,7 +486,7 @@ class BackupService(object):
         scratch = db.scratch_name(manifest["source"]["database"]["database"], "verify")
         try:
             def restore_test(folder):
-                db.restore_copy(server, self.tools, folder, scratch, self.params["login_user"] or "postgres",
+                db.restore_copy(server, self.tools, folder, scratch, server.current_user(),
                                 self.params["jobs"], manifest["row_counts"], self.params.get("assertions"))
                 server.drop(scratch)
 
