@@ -49,8 +49,8 @@ def test_rollback_to_a_revision_by_number_converges(run_playbook, lab, tmp_path)
         assert recap(again.stdout)["changed"] == "0"
 
         # Put the service back on the image it ran, for the tests that follow.
-        back = run_playbook("playbooks/rollback_app.yml",
-                            {"incident_id": extra["incident_id"] + "-back", "app_rollback_image": current_image}, env=env)
+        back_vars = {"incident_id": extra["incident_id"] + "-back", "app_rollback_image": current_image}
+        back = run_playbook("playbooks/rollback_app.yml", back_vars, env=env)
         assert back.returncode == 0, back.stdout + back.stderr
         assert apps.read_namespaced_deployment(NAME, NS).spec.template.spec.containers[0].image == current_image
     finally:
