@@ -151,6 +151,10 @@ def main():
                                            "target_db": MODULE_RESTORE_DB, "jobs": opts.jobs})
             figures["restore"].append(took)
             inside["restore"].append(restored["duration_seconds"])
+            timings = restored["components"]["database"]["timings"]
+            print("round %d: raw restore %.1f s; module restore %.1f s (its pg_restore %.1f s, row counts %.1f s)"
+                  % (round_no + 1, figures["raw_restore"][-1], took, timings["pg_restore_seconds"],
+                     timings["row_counts_seconds"]), flush=True)
 
             took, verified = module(env, {"state": "verify", "repository": str(repo), "login_db": DB,
                                           "jobs": opts.jobs})
