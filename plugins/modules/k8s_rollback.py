@@ -281,13 +281,13 @@ def run(module):
     if not module.check_mode:
         for rollback in rollbacks:
             rollback.apply()
-    changed_rollbacks = [rb for rb in rollbacks if rb.plan_.changes]
+    changed_rollbacks = [rb for rb in rollbacks if rb.decision.changes]
     results = dict((rb.name, rb.result(diff=module._diff, check_mode=module.check_mode)) for rb in rollbacks)
     out = dict(changed=bool(changed_rollbacks), workloads=[results[rb.name] for rb in rollbacks])
     if module._diff and changed_rollbacks:
         out['diff'] = [results[rb.name]['diff'] for rb in changed_rollbacks]
     if params['wait'] and not module.check_mode:
-        waiter = RolloutWaiter([(workloads, rb.name, rb.plan_.target) for rb in changed_rollbacks],
+        waiter = RolloutWaiter([(workloads, rb.name, rb.decision.target) for rb in changed_rollbacks],
                                params['wait_timeout'])
         try:
             statuses = waiter.wait()
@@ -296,12 +296,12 @@ def run(module):
             module.fail_json(msg=exc.message, **dict(out, **exc.details))
         for rb in rollbacks:
             res = results[rb.name]
-            if rb.plan_.changes:
+            if rb.decision.changes:
                 res['rollout_status'] = statuses[(workloads.namespace, rb.name)].as_dict()
                 revision = (workloads.get(rb.name)['metadata'].get('annotations') or {}).get(REVISION)
                 res['revision'] = int(revision) if revision and revision.isdigit() else None
             else:
-                res['rollout_status'] = rollout_status(workloads.kind, rb.plan_.obj).as_dict()
+                res['rollout_status'] = rollout_status(workloads.kind, rb.decision.obj).as_dict()
     done = ', '.join('%s: %s' % (rb.name, results[rb.name]['msg']) for rb in rollbacks)
     out['msg'] = done
     return out

@@ -84,7 +84,7 @@ class WorkloadRollback(object):
         self.name = name
         self.target = target
         self.now = now
-        self.plan_ = None
+        self.decision = None
         self.patched = None
 
     @property
@@ -145,25 +145,25 @@ class WorkloadRollback(object):
             raise
 
     def prepare(self):
-        self.plan_ = self.plan()
-        return self.plan_
+        self.decision = self.plan()
+        return self.decision
 
     def apply(self):
         """Send the patch; on a resourceVersion conflict, re-read, re-plan and retry once."""
-        plan = self.plan_
+        plan = self.decision
         if not plan.changes:
             return False
         try:
             self.patched = self.workloads.patch(self.name, plan.patch)
         except ResourceConflict:
-            plan = self.plan_ = self.plan()
+            plan = self.decision = self.plan()
             if not plan.changes:
                 return False
             self.patched = self.workloads.patch(self.name, plan.patch)
         return True
 
     def result(self, diff=False, check_mode=False):
-        plan = self.plan_
+        plan = self.decision
         obj = plan.obj
         current = plan.current
         target = plan.target
@@ -185,7 +185,7 @@ class WorkloadRollback(object):
         return res
 
     def diff(self):
-        plan = self.plan_
+        plan = self.decision
         before_ann = plan.obj.get('metadata', {}).get('annotations') or {}
         after_ann = plan.annotations if plan.annotations is not None else before_ann
         before = dict(metadata=dict(annotations=before_ann), spec=dict(template=plan.obj['spec']['template']))

@@ -27,7 +27,7 @@ class Workloads(object):
         self.namespace = namespace
         self._suffix = _METHOD_SUFFIX[kind]
 
-    def _method(self, verb, namespaced=True):
+    def _method(self, verb):
         return getattr(self.client.apps, '%s_namespaced_%s' % (verb, self._suffix))
 
     def label(self, name):
