@@ -217,3 +217,32 @@ def namespace(kube, request):
     kube.create_namespace(name)
     yield name
     kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def run_tasks(lab_environ, tmp_path_factory):
+    """Run module tasks in one playbook (one Ansible start for many cases); returns each task's result.
+
+    Every task runs with ignore_errors, so a failure case does not stop the ones after it.
+    """
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    folder = tmp_path_factory.mktemp("plays")
+
+    def _run(tasks):
+        play = [{"hosts": "localhost", "gather_facts": False,
+                 "tasks": [dict(task, name=f"case {i}", ignore_errors=True) for i, task in enumerate(tasks)]}]
+        path = folder / f"play-{len(list(folder.iterdir()))}.yml"
+        path.write_text(json.dumps(play))
+        env = dict(lab_environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+        res = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+                              str(repo / "inventory" / "lab"), str(path)],
+                             capture_output=True, text=True, env=env, cwd=repo, check=False)
+        data = json.loads(res.stdout)
+        return [task["hosts"]["localhost"] for task in data["plays"][0]["tasks"]]
+
+    return _run

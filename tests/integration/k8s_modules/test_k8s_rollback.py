@@ -135,12 +135,6 @@ def test_label_selectors_roll_back_every_matched_deployment(run_module, kube, na
     assert run_module("k8s_rollback", args)["changed"] is False
 
 
-def test_label_selector_matching_nothing_fails(run_module, namespace):
-    res = run_module("k8s_rollback", {"namespace": namespace, "label_selectors": ["tier=none"]})
-    assert res["failed"] is True
-    assert "No Deployment in namespace %s matches tier=none" % namespace in res["msg"]
-
-
 @pytest.mark.parametrize("kind", ["StatefulSet", "DaemonSet"])
 def test_statefulset_and_daemonset_through_controller_revisions(run_module, kube, namespace, kind):
     kube.workload(kind, namespace, "store", ["redis:7.2", "redis:7.4"], replicas=1)
@@ -158,61 +152,44 @@ def test_statefulset_and_daemonset_through_controller_revisions(run_module, kube
     assert run_module("k8s_rollback", args)["changed"] is False
 
 
-def test_paused_deployment_is_refused_and_unchanged(run_module, kube, namespace):
-    kube.workload("Deployment", namespace, "web", GOOD[:2], CAUSES[:2])
-    kube.patch("Deployment", namespace, "web", {"spec": {"paused": True}})
-    before = kube.get("Deployment", namespace, "web")
-    res = run_module("k8s_rollback", {"name": "web", "namespace": namespace})
-    assert res["failed"] is True
-    assert "paused" in res["msg"] and "kubectl rollout resume" in res["msg"]
-    assert unchanged(kube, namespace, "web", before)
-
-
-def test_unknown_revision_lists_existing_ones_and_changes_nothing(run_module, kube, namespace):
-    before = kube.workload("Deployment", namespace, "web", GOOD, CAUSES, wait=False)
-    res = run_module("k8s_rollback", {"name": "web", "namespace": namespace, "revision": 9})
-    assert res["failed"] is True
-    assert "has no revision 9; existing revisions: 1, 2, 3" in res["msg"]
-    assert res["revisions"] == [1, 2, 3]
-    assert unchanged(kube, namespace, "web", before)
-
-
-def test_no_previous_revision_is_a_clear_error(run_module, kube, namespace):
-    kube.workload("Deployment", namespace, "web", GOOD[:1], wait=False)
-    res = run_module("k8s_rollback", {"name": "web", "namespace": namespace})
-    assert res["failed"] is True
-    assert "no previous revision to roll back to (only revision 1)" in res["msg"]
-
-
-def test_one_bad_target_among_several_changes_nothing(run_module, kube, namespace):
-    before = kube.workload("Deployment", namespace, "a", GOOD[:2], labels={"tier": "x"}, wait=False)
+def test_bad_targets_fail_clearly_and_change_nothing(run_tasks, kube, namespace):
+    """Paused, unknown revision, no history, one bad target among several, missing object, wrong kind,
+    selector matching nothing, unreachable API: each a clear message, and nothing written."""
+    kube.workload("Deployment", namespace, "paused", GOOD[:2], CAUSES[:2], wait=False)
+    kube.patch("Deployment", namespace, "paused", {"spec": {"paused": True}})
+    kube.workload("Deployment", namespace, "three", GOOD, CAUSES, wait=False)
+    kube.workload("Deployment", namespace, "single", GOOD[:1], wait=False)
+    kube.workload("Deployment", namespace, "a", GOOD[:2], labels={"tier": "x"}, wait=False)
     kube.workload("Deployment", namespace, "b", GOOD[:1], labels={"tier": "x"}, wait=False)
-    res = run_module("k8s_rollback", {"namespace": namespace, "label_selectors": ["tier=x"]})
-    assert res["failed"] is True
-    assert "b has no previous revision" in res["msg"]
-    assert unchanged(kube, namespace, "a", before)
-
-
-def test_missing_object_and_wrong_kind(run_module, kube, namespace):
-    res = run_module("k8s_rollback", {"name": "ghost", "namespace": namespace})
-    assert res["failed"] is True
-    assert res["msg"] == f"Deployment {namespace}/ghost not found"
-    kube.workload("StatefulSet", namespace, "db", ["redis:7.2"], replicas=1, wait=False)
-    res = run_module("k8s_rollback", {"name": "db", "namespace": namespace})
-    assert res["failed"] is True and "not found" in res["msg"]
-    res = run_module("k8s_rollback", {"kind": "ReplicaSet", "name": "db", "namespace": namespace})
-    assert res["failed"] is True and "value of kind must be one of" in res["msg"]
-
-
-def test_unreachable_api_is_a_clear_error(run_module):
+    kube.workload("StatefulSet", namespace, "db", ["redis:7.2"], wait=False)
+    before = {name: kube.get("Deployment", namespace, name) for name in ("paused", "three", "single", "a")}
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    res = run_module("k8s_rollback", {"name": "web", "host": f"https://127.0.0.1:{port}", "api_key": "x",
-                                      "validate_certs": False})
-    assert res["failed"] is True
-    assert f"The Kubernetes API at https://127.0.0.1:{port} is unreachable" in res["msg"]
-    assert "Traceback" not in res["_stdout"]
+    rollback = "pynomaly.incident_response.k8s_rollback"
+    cases = [
+        ({"name": "paused"}, "is paused; you cannot roll back a paused deployment. Resume it first "
+                             "(kubectl rollout resume)"),
+        ({"name": "three", "revision": 9}, "has no revision 9; existing revisions: 1, 2, 3"),
+        ({"name": "single"}, "no previous revision to roll back to (only revision 1)"),
+        ({"label_selectors": ["tier=x"]}, f"Deployment {namespace}/b has no previous revision"),
+        ({"name": "ghost"}, f"Deployment {namespace}/ghost not found"),
+        ({"name": "db"}, f"Deployment {namespace}/db not found"),
+        ({"name": "db", "kind": "ReplicaSet"}, "value of kind must be one of"),
+        ({"label_selectors": ["tier=none"]}, f"No Deployment in namespace {namespace} matches tier=none"),
+        ({"name": "three", "revision": 0}, "revision must be a positive revision number"),
+        ({"name": "three", "host": f"https://127.0.0.1:{port}", "api_key": "x", "validate_certs": False},
+         f"The Kubernetes API at https://127.0.0.1:{port} is unreachable"),
+    ]
+    results = run_tasks([{rollback: dict({"namespace": namespace}, **args)} for args, _ in cases])
+    for (args, message), res in zip(cases, results, strict=True):
+        assert res.get("failed") is True, (args, res)
+        assert message in res["msg"], (args, res["msg"])
+        assert res.get("changed") is False, args
+        assert "Traceback" not in res.get("module_stderr", ""), args
+    assert results[1]["revisions"] == [1, 2, 3]
+    for name, obj in before.items():
+        assert unchanged(kube, namespace, name, obj), f"{name} was changed by a failed rollback"
 
 
 def test_host_and_api_key_work_and_the_key_is_never_printed(run_module, lab, kube, namespace):

@@ -106,11 +106,16 @@ def test_max_replicas_refuses_and_changes_nothing(run_module, kube, namespace):
     assert after["metadata"].get("annotations") == before["metadata"].get("annotations")
 
 
-def test_bad_input_and_missing_workload(run_module, namespace):
-    res = run_module("k8s_scale_override", {"name": "api", "namespace": namespace})
-    assert res["failed"] is True and "replicas" in res["msg"]
-    res = run_module("k8s_scale_override", {"name": "api", "namespace": namespace, "replicas": 2,
-                                            "increase_by": 1})
-    assert res["failed"] is True and "mutually exclusive" in res["msg"]
-    res = run_module("k8s_scale_override", {"name": "ghost", "namespace": namespace, "replicas": 2})
-    assert res["failed"] is True and res["msg"] == f"Deployment {namespace}/ghost not found"
+def test_bad_input_and_missing_workload(run_tasks, namespace):
+    scale = "pynomaly.incident_response.k8s_scale_override"
+    cases = [
+        ({"name": "api"}, "state is present but any of the following are missing: replicas, increase_by"),
+        ({"name": "api", "replicas": 2, "increase_by": 1}, "parameters are mutually exclusive: replicas|increase_by"),
+        ({"name": "api", "increase_by": -1}, "increase_by must be zero or more"),
+        ({"name": "ghost", "replicas": 2}, f"Deployment {namespace}/ghost not found"),
+        ({"name": "ghost", "state": "absent"}, f"Deployment {namespace}/ghost not found"),
+    ]
+    results = run_tasks([{scale: dict({"namespace": namespace}, **args)} for args, _ in cases])
+    for (args, message), res in zip(cases, results, strict=True):
+        assert res.get("failed") is True, (args, res)
+        assert message in res["msg"], (args, res["msg"])
