@@ -74,7 +74,6 @@ from ansible_collections.pynomaly.incident_response.plugins.plugin_utils.timelin
     iso,
     render_html,
     render_markdown,
-    seconds_between,
     utcnow,
 )
 
@@ -166,13 +165,13 @@ class CallbackModule(CallbackBase):
         }
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._task_started[task._uuid] = iso(utcnow())
+        self._task_started[task._uuid] = utcnow()
 
     def v2_playbook_on_handler_task_start(self, task):
-        self._task_started[task._uuid] = iso(utcnow())
+        self._task_started[task._uuid] = utcnow()
 
     def v2_runner_on_start(self, host, task):
-        self._starts[(host.get_name(), task._uuid)] = iso(utcnow())
+        self._starts[(host.get_name(), task._uuid)] = utcnow()
 
     def _record(self, result, status):
         if self._run is None:
@@ -187,7 +186,7 @@ class CallbackModule(CallbackBase):
         host = _attr(result, "host", "_host")
         data = _attr(result, "result", "_result") or {}
         host_name = host.get_name() if host is not None else None
-        ended = iso(utcnow())
+        ended = utcnow()
         started = self._starts.pop((host_name, task._uuid), None) or self._task_started.get(task._uuid) or ended
         if status == "ok" and data.get("changed"):
             status = "changed"
@@ -196,9 +195,9 @@ class CallbackModule(CallbackBase):
             "action": task.action,
             "role": task._role.get_name() if task._role else None,
             "host": host_name,
-            "started": started,
-            "ended": ended,
-            "duration": seconds_between(started, ended),
+            "started": iso(started),
+            "ended": iso(ended),
+            "duration": round((ended - started).total_seconds(), 3),
             "status": status,
             "changed": bool(data.get("changed")),
             "results": key_results(task, data, self.get_option("max_result_chars")),
