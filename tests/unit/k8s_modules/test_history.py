@@ -1,6 +1,6 @@
 """Rollout history and revision selection follow `kubectl rollout undo`, and converge on reruns."""
 import pytest
-from factories import DEPLOY_UID, SELECTOR, controller_revision, deployment, replicaset, template
+from k8s_factories import DEPLOY_UID, SELECTOR, controller_revision, deployment, replicaset, template
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s import history as h
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import InvalidTarget

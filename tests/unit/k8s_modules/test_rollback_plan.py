@@ -8,7 +8,7 @@ import copy
 import json
 
 import pytest
-from factories import deployment, pod, replicaset
+from k8s_factories import deployment, pod, replicaset
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import (
     InvalidTarget,

@@ -1,5 +1,5 @@
 """Rollout status says what `kubectl rollout status` says, and failing pods are named."""
-from factories import deployment, pod
+from k8s_factories import deployment, pod
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s import rollout
 
