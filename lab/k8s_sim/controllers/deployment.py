@@ -212,7 +212,9 @@ class DeploymentController:
         d = self._paused_condition(d, paused, t)
         existing = self._find_new_rs(d, rss)
         old_rss = [rs for rs in rss if existing is None or rs["metadata"]["uid"] != existing["metadata"]["uid"]]
-        new_rs, conditions = self._get_new_rs(d, rss, old_rss, create=not paused, t=t)
+        # A changed spec.replicas is a scaling event: sizes change (proportionally), no rollout step.
+        scaling = not paused and self._is_scaling_event(d, [existing, *old_rss])
+        new_rs, conditions = self._get_new_rs(d, rss, old_rss, create=not (paused or scaling), t=t)
         if conditions != ((d.get("status") or {}).get("conditions") or []):
             d = self._write_status(d, dict(d.get("status") or {}, conditions=conditions))
         if new_rs is not None:
@@ -222,9 +224,10 @@ class DeploymentController:
             d = copy.deepcopy(d)
             d["metadata"].setdefault("annotations", {})[REVISION] = new_rs["metadata"]["annotations"][REVISION]
             d = self.store.update(R.DEPLOYMENTS, d)
-        if paused:
-            self._scale_paused(d, new_rs, old_rss, t)
-            self._cleanup(d, old_rss)
+        if paused or scaling:
+            self._proportional_scale(d, new_rs, old_rss, t)
+            if paused:
+                self._cleanup(d, old_rss)
             self._sync_status(d, new_rs, self.cluster.owned(R.REPLICASETS, d), t, estimate_progress=False)
             return
         strategy = (d["spec"].get("strategy") or {}).get("type", "RollingUpdate")
@@ -254,13 +257,81 @@ class DeploymentController:
         d = dict(d, status=status)
         return self.store.update(R.DEPLOYMENTS, d)
 
-    def _scale_paused(self, d, new_rs, old_rss, t):
-        """While paused only scaling is applied: to the single active ReplicaSet (or the newest)."""
+    @staticmethod
+    def _is_scaling_event(d, rss):
         replicas = d["spec"].get("replicas", 1)
-        active = [rs for rs in ([new_rs] if new_rs else []) + old_rss if _spec_replicas(rs) > 0]
-        target = active[0] if len(active) == 1 else (new_rs if new_rs and not active else None)
-        if target is not None and _spec_replicas(target) != replicas:
-            self._scale(d, target, replicas, t)
+        for rs in rss:
+            if rs is None or _spec_replicas(rs) == 0:
+                continue
+            desired = (rs["metadata"].get("annotations") or {}).get(DESIRED)
+            if desired is not None and desired.isdigit() and int(desired) != replicas:
+                return True
+        return False
+
+    def _proportional_scale(self, d, new_rs, old_rss, t):
+        """The deployment controller's scale(): one active ReplicaSet takes the whole count; otherwise the
+        change is spread over the active ReplicaSets in proportion to their sizes (within maxSurge)."""
+        replicas = d["spec"].get("replicas", 1)
+        if new_rs is None and not old_rss:
+            return
+        by_age = sorted(old_rss, key=lambda rs: (rs["metadata"]["creationTimestamp"], rs["metadata"]["name"]),
+                        reverse=True)
+        active = [rs for rs in ([new_rs] if new_rs else []) + by_age if _spec_replicas(rs) > 0]
+        target = None
+        if not active:
+            target = new_rs or by_age[0]
+        elif len(active) == 1:
+            target = active[0]
+        if target is not None:
+            if _spec_replicas(target) != replicas:
+                self._scale(d, target, replicas, t)
+            return
+        if new_rs is not None and _spec_replicas(new_rs) == replicas and _status(new_rs, "availableReplicas") == \
+                replicas and (new_rs["metadata"].get("annotations") or {}).get(DESIRED) == str(replicas):
+            for rs in active:
+                if rs is not new_rs:
+                    self._scale(d, rs, 0, t)
+            return
+        if (d["spec"].get("strategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+            return
+        allowed = replicas + max_surge(d) if replicas > 0 else 0
+        to_add = allowed - sum(_spec_replicas(rs) for rs in active)
+
+        def age(rs):
+            return (rs["metadata"]["creationTimestamp"], rs["metadata"]["name"])
+
+        if to_add > 0:  # larger first; newer first among equals
+            active.sort(key=age, reverse=True)
+            active.sort(key=_spec_replicas, reverse=True)
+        elif to_add < 0:  # larger first; older first among equals
+            active.sort(key=age)
+            active.sort(key=_spec_replicas, reverse=True)
+        sizes, added = {}, 0
+        for rs in active:
+            share = self._proportion(rs, d, to_add, added) if to_add else 0
+            sizes[rs["metadata"]["name"]] = _spec_replicas(rs) + share
+            added += share
+        for i, rs in enumerate(active):
+            name = rs["metadata"]["name"]
+            if i == 0 and to_add:
+                sizes[name] = max(sizes[name] + to_add - added, 0)
+            self._scale(d, rs, sizes[name], t)
+
+    @staticmethod
+    def _proportion(rs, d, to_add, added):
+        size = _spec_replicas(rs)
+        if size == 0 or to_add == added:
+            return 0
+        replicas = d["spec"].get("replicas", 1)
+        if replicas == 0:
+            fraction = -size
+        else:
+            before = (rs["metadata"].get("annotations") or {}).get(MAX_REPLICAS, "")
+            before = int(before) if before.isdigit() and int(before) else (d.get("status") or {}).get("replicas", 0)
+            target = size * (replicas + max_surge(d)) / before if before else size
+            fraction = int(target + 0.5) - size
+        allowed = to_add - added
+        return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
 
     def _recreate(self, d, new_rs, old_rss, t):
         active_old = [rs for rs in old_rss if _spec_replicas(rs) > 0]

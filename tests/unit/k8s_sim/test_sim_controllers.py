@@ -140,3 +140,26 @@ def test_deleted_pods_terminate_gracefully_and_are_replaced(cluster):
         time.sleep(0.05)
         cluster.sync()
     assert len(cluster.store.list(R.PODS, "demo")) == 1
+
+
+def test_scaling_during_a_stuck_rollout_is_proportional(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=3))
+    settle(cluster)
+    set_image(cluster, "nginx:9.9.9")  # not in the registry: the new ReplicaSet never becomes available
+    settle(cluster)
+    rss = replicasets(cluster)
+    assert (rss[1]["spec"]["replicas"], rss[2]["spec"]["replicas"]) == (3, 1)
+    d = copy.deepcopy(cluster.store.get(R.DEPLOYMENTS, "demo", "web"))
+    d["spec"]["replicas"] = 6
+    cluster.store.update(R.DEPLOYMENTS, d)
+    cluster.sync(passes=1)
+    rss = replicasets(cluster)
+    # allowed 6 + 2 surge = 8; 4 more spread 3:1 -> the healthy old ReplicaSet carries the new capacity.
+    assert (rss[1]["spec"]["replicas"], rss[2]["spec"]["replicas"]) == (6, 2)
+    assert rss[1]["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "6"
+    settle(cluster)
+    # Then the rolling update resumes as kube-controller-manager's would: old pods not yet available count as
+    # unhealthy (maxUnavailable 1 of 6), so one is cleaned up and the new ReplicaSet takes the freed surge.
+    rss = replicasets(cluster)
+    assert (rss[1]["spec"]["replicas"], rss[2]["spec"]["replicas"]) == (5, 3)
+    assert cluster.store.get(R.DEPLOYMENTS, "demo", "web")["status"]["availableReplicas"] == 5
