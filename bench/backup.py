@@ -12,12 +12,13 @@ and prints the ratios (target: create and restore <= 1.10x the raw tool). The mo
 own time (from its result) is printed next to them. Everything it creates is dropped at the end.
 Prints figures; asserts nothing.
 
-    .venv/bin/python bench/backup.py [--size-mb 520] [--rounds 1] [--jobs 2] [--keep-db]
+    .venv/bin/python bench/backup.py [--size-mb 520] [--rounds 3] [--jobs 2] [--keep-db]
 """
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,7 @@ def module(env, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=520)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true", help="reuse bench_backup if it exists and keep it")
     opts = parser.parse_args()
@@ -127,60 +128,81 @@ def main():
 
         figures = {"create": [], "raw_dump": [], "restore": [], "raw_restore": [], "verify": []}
         inside = {"create": [], "restore": [], "verify": []}  # the module's own time, without Ansible's start-up
+        dump_mb = 0.0
         for round_no in range(opts.rounds):
             repo = work / ("repo%d" % round_no)
             raw_dir = work / ("raw%d" % round_no)
-            figures["raw_dump"].append(server.tool("pg_dump", "-Fd", "-j%d" % opts.jobs, "-f", str(raw_dir), DB))
-            took, created = module(env, {"state": "create", "repository": str(repo), "login_db": DB,
-                                         "jobs": opts.jobs})
-            figures["create"].append(took)
-            inside["create"].append(created["manifest"]["duration_seconds"])
-            timings = created["manifest"]["database"]["timings"]
-            print("round %d: raw pg_dump %.1f s; module create %.1f s (its pg_dump %.1f s, counts done at %.1f s)"
-                  % (round_no + 1, figures["raw_dump"][-1], took, timings["pg_dump_seconds"],
-                     timings["row_counts_seconds"]), flush=True)
-            dump_mb = created["manifest"]["size_bytes"] / 1e6
 
-            server.drop(RAW_RESTORE_DB)
-            started = time.perf_counter()
-            server.tool("createdb", RAW_RESTORE_DB)
-            server.tool("pg_restore", "-j%d" % opts.jobs, "-d", RAW_RESTORE_DB, str(raw_dir))
-            figures["raw_restore"].append(time.perf_counter() - started)
-            server.drop(MODULE_RESTORE_DB)
-            took, restored = module(env, {"state": "restore", "repository": str(repo), "login_db": DB,
-                                           "target_db": MODULE_RESTORE_DB, "jobs": opts.jobs})
-            figures["restore"].append(took)
-            inside["restore"].append(restored["duration_seconds"])
-            timings = restored["components"]["database"]["timings"]
-            print("round %d: raw restore %.1f s; module restore %.1f s (its pg_restore %.1f s, row counts %.1f s)"
-                  % (round_no + 1, figures["raw_restore"][-1], took, timings["pg_restore_seconds"],
-                     timings["row_counts_seconds"]), flush=True)
+            def raw_dump(raw_dir=raw_dir):
+                figures["raw_dump"].append(server.tool("pg_dump", "-Fd", "-j%d" % opts.jobs, "-f", str(raw_dir), DB))
+
+            def module_create(repo=repo):
+                took, created = module(env, {"state": "create", "repository": str(repo), "login_db": DB,
+                                             "jobs": opts.jobs})
+                figures["create"].append(took)
+                inside["create"].append(created["manifest"]["duration_seconds"])
+                return created
+
+            def raw_restore(raw_dir=raw_dir):
+                server.drop(RAW_RESTORE_DB)
+                started = time.perf_counter()
+                server.tool("createdb", RAW_RESTORE_DB)
+                server.tool("pg_restore", "-j%d" % opts.jobs, "-d", RAW_RESTORE_DB, str(raw_dir))
+                figures["raw_restore"].append(time.perf_counter() - started)
+                server.drop(RAW_RESTORE_DB)
+
+            def module_restore(repo=repo):
+                server.drop(MODULE_RESTORE_DB)
+                took, restored = module(env, {"state": "restore", "repository": str(repo), "login_db": DB,
+                                               "target_db": MODULE_RESTORE_DB, "jobs": opts.jobs})
+                figures["restore"].append(took)
+                inside["restore"].append(restored["duration_seconds"])
+                server.drop(MODULE_RESTORE_DB)
+                return restored
+
+            # Alternate which runs first, so a change in the machine's load does not favour one side.
+            if round_no % 2 == 0:
+                raw_dump()
+                created = module_create()
+                raw_restore()
+                restored = module_restore()
+            else:
+                created = module_create()
+                raw_dump()
+                restored = module_restore()
+                raw_restore()
+            dump_mb = created["manifest"]["size_bytes"] / 1e6
+            dumped = created["manifest"]["database"]["timings"]
+            loaded = restored["components"]["database"]["timings"]
+            print("round %d: raw pg_dump %.1f s, create %.1f s (its pg_dump %.1f s, counts done at %.1f s); "
+                  "raw restore %.1f s, restore %.1f s (its pg_restore %.1f s, counts %.1f s)"
+                  % (round_no + 1, figures["raw_dump"][-1], figures["create"][-1], dumped["pg_dump_seconds"],
+                     dumped["row_counts_seconds"], figures["raw_restore"][-1], figures["restore"][-1],
+                     loaded["pg_restore_seconds"], loaded["row_counts_seconds"]), flush=True)
 
             took, verified = module(env, {"state": "verify", "repository": str(repo), "login_db": DB,
                                           "jobs": opts.jobs})
             assert verified["results"][0]["ok"], verified
             figures["verify"].append(took)
             inside["verify"].append(verified["results"][0]["duration_seconds"])
-            server.drop(RAW_RESTORE_DB)
-            server.drop(MODULE_RESTORE_DB)
             shutil.rmtree(raw_dir, ignore_errors=True)
             shutil.rmtree(repo, ignore_errors=True)
 
-        best = dict((k, min(v)) for k, v in figures.items())
-        own = dict((k, min(v)) for k, v in inside.items())
-        print("dump size: %.0f MB (gzip, directory format)" % dump_mb)
-        print("%-36s %8.1f s" % ("raw pg_dump -Fd -j%d" % opts.jobs, best["raw_dump"]))
+        med = dict((k, statistics.median(v)) for k, v in figures.items())
+        own = dict((k, statistics.median(v)) for k, v in inside.items())
+        print("dump size: %.0f MB (gzip, directory format); medians of %d rounds:" % (dump_mb, opts.rounds))
+        print("%-36s %8.1f s" % ("raw pg_dump -Fd -j%d" % opts.jobs, med["raw_dump"]))
         print("%-36s %8.1f s   %.2fx raw (target <= 1.10x); in the module %.1f s = %.2fx" % (
-            "backup_restore create", best["create"], best["create"] / best["raw_dump"], own["create"],
-            own["create"] / best["raw_dump"]))
-        print("%-36s %8.1f s" % ("raw createdb + pg_restore -j%d" % opts.jobs, best["raw_restore"]))
+            "backup_restore create", med["create"], med["create"] / med["raw_dump"], own["create"],
+            own["create"] / med["raw_dump"]))
+        print("%-36s %8.1f s" % ("raw createdb + pg_restore -j%d" % opts.jobs, med["raw_restore"]))
         print("%-36s %8.1f s   %.2fx raw (target <= 1.10x); in the module %.1f s = %.2fx" % (
-            "backup_restore restore", best["restore"], best["restore"] / best["raw_restore"], own["restore"],
-            own["restore"] / best["raw_restore"]))
+            "backup_restore restore", med["restore"], med["restore"] / med["raw_restore"], own["restore"],
+            own["restore"] / med["raw_restore"]))
         print("%-36s %8.1f s   in the module %.1f s (checksums + restore into a scratch db + row counts)" % (
-            "backup_restore verify", best["verify"], own["verify"]))
-        if opts.rounds > 1:
-            print("all rounds: %s" % json.dumps(dict((k, [round(x, 1) for x in v]) for k, v in figures.items())))
+            "backup_restore verify", med["verify"], own["verify"]))
+        print("min/max per step: %s" % json.dumps(dict((k, [round(min(v), 1), round(max(v), 1)])
+                                                        for k, v in figures.items())))
     finally:
         for name in (RAW_RESTORE_DB, MODULE_RESTORE_DB) + (() if opts.keep_db else (DB,)):
             server.drop(name)
