@@ -64,12 +64,14 @@ HPAS = R("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscal
          categories=("all",), subresources=("status",), generation=True)
 NETWORKPOLICIES = R("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",),
                     generation=True)
+ENDPOINTS = R("", "v1", "endpoints", "Endpoints", short_names=("ep",), verbs=tuple(VERBS_RO), stored=False)
+ENDPOINTSLICES = R("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", verbs=tuple(VERBS_RO), stored=False)
 POD_METRICS = R("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=tuple(VERBS_RO), stored=False)
 NODE_METRICS = R("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", namespaced=False, verbs=tuple(VERBS_RO),
                  stored=False)
 
 ALL = [NAMESPACES, NODES, PODS, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS,
-       DAEMONSETS, CONTROLLERREVISIONS, HPAS, NETWORKPOLICIES, POD_METRICS, NODE_METRICS]
+       DAEMONSETS, CONTROLLERREVISIONS, HPAS, NETWORKPOLICIES, ENDPOINTS, ENDPOINTSLICES, POD_METRICS, NODE_METRICS]
 
 BY_PATH = {(r.group, r.version, r.plural): r for r in ALL}
 BY_KIND = {(r.api_version, r.kind): r for r in ALL}

@@ -10,7 +10,7 @@ import time
 import yaml
 from aiohttp import web
 
-from k8s_sim import defaults, errors, logs, metrics, openapi, protobuf, tables
+from k8s_sim import defaults, endpoints, errors, logs, metrics, openapi, protobuf, tables
 from k8s_sim import resources as R
 from k8s_sim.errors import ApiError
 from k8s_sim.patch import PATCH_TYPES, apply_patch
@@ -606,23 +606,32 @@ class ApiServer:
 
     # -- metrics.k8s.io ------------------------------------------------------------------
     def metrics(self, request, rtype, namespace, name):
+        """Kinds computed on read: metrics.k8s.io usage, Endpoints and EndpointSlices."""
         if request.method != "GET":
             raise errors.method_not_allowed()
         t = now()
         if rtype is R.POD_METRICS:
-            pods = self._selected(request, R.PODS, namespace) if not name else \
-                [self.store.must_get(R.PODS, namespace, name)]
-            items = [m for m in (metrics.pod_metrics(self.cluster, p, t) for p in pods) if m]
-            if name and not items:
-                raise errors.not_found(rtype, name)
+            items = [m for m in (metrics.pod_metrics(self.cluster, p, t) for p in self.store.list(R.PODS, namespace))
+                     if m]
+        elif rtype is R.NODE_METRICS:
+            items = [metrics.node_metrics(self.cluster, n, t) for n in self.store.list(R.NODES)]
         else:
-            nodes = self._selected(request, R.NODES, None) if not name else [self.store.must_get(R.NODES, "", name)]
-            items = [metrics.node_metrics(self.cluster, n, t) for n in nodes]
+            items = endpoints.computed(self.store, rtype, namespace)
         if name:
-            return json_response(items[0])
+            found = next((i for i in items if i["metadata"]["name"] == name), None)
+            if found is None:
+                raise errors.not_found(rtype, name)
+            return self.render_one(request, rtype, found)
+        label_reqs = parse_label_selector(request.query.get("labelSelector", ""))
+        field_reqs = parse_field_selector(request.query.get("fieldSelector", ""))
+        check_field_selector(rtype.key, field_reqs)
+        items = sorted((i for i in items if labels_match(label_reqs, i["metadata"].get("labels"))
+                        and fields_match(field_reqs, i)),
+                       key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
         if tables.wants_table(request.headers.get("Accept")):
             return json_response(tables.table(rtype, items, str(self.store.rv)))
-        return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": {},
+        return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version,
+                              "metadata": {"resourceVersion": str(self.store.rv)},
                               "items": [_item(i) for i in items]})
 
     # -- lab admin API -------------------------------------------------------------------

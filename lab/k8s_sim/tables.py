@@ -190,6 +190,23 @@ def _cr_row(c, t):
     return [c["metadata"]["name"], controller, c.get("revision", 0), age(c, t)]
 
 
+def _endpoints_row(e, t):
+    addrs = []
+    for subset in e.get("subsets") or []:
+        for a in subset.get("addresses") or []:
+            for p in subset.get("ports") or [{}]:
+                addrs.append(f"{a['ip']}:{p['port']}" if p.get("port") else a["ip"])
+    shown = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return [e["metadata"]["name"], shown or "<none>", age(e, t)]
+
+
+def _slice_row(s, t):
+    ports = ",".join(str(p["port"]) for p in s.get("ports") or [] if p.get("port")) or "<unset>"
+    addrs = [a for ep in s.get("endpoints") or [] for a in ep.get("addresses") or []]
+    shown = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return [s["metadata"]["name"], s.get("addressType", "IPv4"), ports, shown or "<unset>", age(s, t)]
+
+
 def _metrics_row(m, t):
     return [m["metadata"]["name"], age(m, t)]
 
@@ -223,6 +240,8 @@ PRINTERS = {
     R.NAMESPACES.key: ([NAME, col("Status"), AGE], _ns_row),
     R.NETWORKPOLICIES.key: ([NAME, col("Pod-Selector"), AGE], _np_row),
     R.CONTROLLERREVISIONS.key: ([NAME, col("Controller"), col("Revision", "integer"), AGE], _cr_row),
+    R.ENDPOINTS.key: ([NAME, col("Endpoints"), AGE], _endpoints_row),
+    R.ENDPOINTSLICES.key: ([NAME, col("AddressType"), col("Ports"), col("Endpoints"), AGE], _slice_row),
 }
 
 

@@ -46,7 +46,7 @@ def test_server_version_and_api_resources(kubectl):
 
 @pytest.mark.parametrize("kind", ["pods", "deployments", "replicasets", "statefulsets", "daemonsets",
                                   "controllerrevisions", "hpa", "networkpolicies", "services", "configmaps",
-                                  "secrets", "events"])
+                                  "secrets", "events", "endpoints", "endpointslices", "nodes", "namespaces"])
 def test_get_json_and_yaml_for_every_kind(kubectl, kind):
     as_json = kubectl.json("get", kind, ns=NS)
     as_yaml = yaml.safe_load(kubectl("get", kind, "-o", "yaml", ns=NS))
@@ -412,3 +412,23 @@ def test_generator_commands_sending_protobuf(kubectl, namespace, rolled_out):
     svc = kubectl.json("get", "service", "gen", ns=namespace)
     assert svc["spec"]["ports"] == [{"port": 8080, "protocol": "TCP", "targetPort": 80}]
     assert svc["spec"]["selector"] == {"app": "gen"}
+
+
+def test_endpoints_follow_pod_readiness(kubectl, namespace, manifest, rolled_out, until):
+    kubectl.apply_json(manifest("web", "nginx:1.27", replicas=2), ns=namespace, verb="create")
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}
+    kubectl.apply_json(svc, ns=namespace, verb="create")
+    rolled_out("web", namespace)
+    ep = kubectl.json("get", "endpoints", "web", ns=namespace)
+    assert len(ep["subsets"][0]["addresses"]) == 2
+    assert ep["subsets"][0]["ports"] == [{"name": "http", "port": 8000, "protocol": "TCP"}]
+    row = kubectl("get", "endpoints", "web", "--no-headers", ns=namespace).split()
+    assert row[1].count(":8000") == 2
+    slices = kubectl.json("get", "endpointslices", "-l", "kubernetes.io/service-name=web", ns=namespace)["items"]
+    assert len(slices) == 1 and all(e["conditions"]["ready"] for e in slices[0]["endpoints"])
+    # A release whose pods never become ready leaves them out of the addresses.
+    kubectl("set", "image", "deployment/web", "app=pynomaly-api:1.3.0-unready", ns=namespace)
+    until(lambda: kubectl.json("get", "endpoints", "web", ns=namespace)["subsets"][0].get("notReadyAddresses"),
+          timeout=20, what="a not-ready address")
+    assert len(kubectl.json("get", "endpoints", "web", ns=namespace)["subsets"][0]["addresses"]) == 2
