@@ -152,6 +152,10 @@ class Kubelet:
                 for c in pod["spec"]["containers"]:
                     self.cluster.event(pod, "Normal", "Pulling", f'Pulling image "{c["image"]}"', "kubelet",
                                        pod["spec"]["nodeName"])
+            for spec_c in pod["spec"]["containers"]:
+                c = sims.get(spec_c["name"])
+                if c is not None and c.image != spec_c["image"]:
+                    self._replace_image(pod, c, spec_c["image"], t)
             for c in sims.values():
                 self._advance(pod, c, t)
             status = self._render(pod, sims, t)
@@ -227,6 +231,16 @@ class Kubelet:
             c.announced_unready = True
             self.cluster.event(pod, "Warning", "Unhealthy",
                                "Readiness probe failed: HTTP probe failed with statuscode: 503", "kubelet", node)
+
+    def _replace_image(self, pod, c, image, t):
+        """`kubectl set image pod/...`: the kubelet kills the container and starts one from the new image."""
+        if c.current is not None and c.current.end is None:
+            c.current.end, c.current.reason, c.current.exit_code = t, "Error", 137
+            self.cluster.event(pod, "Normal", "Killing", f"Container {c.name} definition changed, will be restarted",
+                               "kubelet", pod["spec"].get("nodeName"))
+        c.image, c.fault, c.stage, c.created, c.pull_attempts = image, None, "creating", t, 0
+        c.announced_unready = False
+        self._settled.pop(pod["metadata"]["uid"], None)
 
     def _pull(self, pod, c, t):
         node = pod["spec"]["nodeName"]

@@ -635,6 +635,17 @@ class ApiServer:
                               "items": [_item(i) for i in items]})
 
     # -- lab admin API -------------------------------------------------------------------
+    def _serves_http(self, namespace, workload):
+        """Whether the workload's pods serve HTTP (the default profile has traffic only then)."""
+        from k8s_sim.kubelet import serves_http
+
+        for rtype in (R.DEPLOYMENTS, R.STATEFULSETS, R.DAEMONSETS):
+            obj = self.store.get(rtype, namespace, workload)
+            if obj is not None:
+                containers = ((obj["spec"].get("template") or {}).get("spec") or {}).get("containers") or []
+                return any(serves_http(c) for c in containers)
+        return True
+
     async def admin(self, request, path):
         parts = [p for p in path.split("/") if p]
         method = request.method
@@ -672,7 +683,8 @@ class ApiServer:
                 self.cluster.wake and self.cluster.wake.set()
             if method in ("GET", "DELETE"):
                 custom = profiles.custom(ns, workload)
-                effective = custom if custom is not None else profiles.effective(ns, workload, True)
+                effective = custom if custom is not None else profiles.effective(ns, workload,
+                                                                                  self._serves_http(ns, workload))
                 return json_response({"namespace": ns, "workload": workload, "custom": custom is not None,
                                       **effective})
             raise errors.method_not_allowed()

@@ -469,13 +469,7 @@ class DeploymentController:
         if old_status.get("collisionCount"):
             status["collisionCount"] = old_status["collisionCount"]
         if status != old_status:
-            timed_out_now = any(c.get("reason") == "ProgressDeadlineExceeded" for c in conditions) and not any(
-                c.get("reason") == "ProgressDeadlineExceeded" for c in old_status.get("conditions") or [])
             self._write_status(d, status)
-            if timed_out_now:
-                self.cluster.event(d, "Warning", "ProgressDeadlineExceeded",
-                                   f'Deployment "{d["metadata"]["name"]}" has timed out progressing.',
-                                   "deployment-controller")
 
     @staticmethod
     def _progressing(old, new):

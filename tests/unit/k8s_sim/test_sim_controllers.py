@@ -163,3 +163,14 @@ def test_scaling_during_a_stuck_rollout_is_proportional(cluster):
     rss = replicasets(cluster)
     assert (rss[1]["spec"]["replicas"], rss[2]["spec"]["replicas"]) == (5, 3)
     assert cluster.store.get(R.DEPLOYMENTS, "demo", "web")["status"]["availableReplicas"] == 5
+
+
+def test_changing_a_pod_image_restarts_its_container(cluster):
+    cluster.store.create(R.DEPLOYMENTS, deployment("nginx:1.25", replicas=1))
+    settle(cluster)
+    pod = copy.deepcopy(cluster.store.list(R.PODS, "demo")[0])
+    pod["spec"]["containers"][0]["image"] = "nginx:1.26"
+    cluster.store.update(R.PODS, pod)
+    settle(cluster)
+    status = cluster.store.get(R.PODS, "demo", pod["metadata"]["name"])["status"]["containerStatuses"][0]
+    assert status["image"] == "nginx:1.26" and status["restartCount"] == 1 and status["ready"] is True
