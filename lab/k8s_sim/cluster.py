@@ -8,7 +8,7 @@ from k8s_sim import resources as R
 from k8s_sim.profiles import Profiles
 from k8s_sim.registry import Registry
 from k8s_sim.store import Store
-from k8s_sim.util import now, rfc3339, rfc3339_micro
+from k8s_sim.util import now, rfc3339
 
 log = logging.getLogger("k8s_sim")
 
@@ -136,9 +136,6 @@ class Cluster:
             index[key] = by_uid
         return list(by_uid.get(owner["metadata"]["uid"], ()))
 
-    def write(self, rtype, obj):
-        return self.store.update(rtype, obj)
-
     def event(self, obj, event_type, reason, message, component, host=None):
         meta = obj["metadata"]
         ns = meta.get("namespace") or "default"
@@ -203,13 +200,9 @@ class Cluster:
                     self.store.update(dep_type, dep)
                 else:
                     self.delete_cascade(dep_type, namespace, dep["metadata"]["name"])
-        if dep_kind_is_pod(rtype):
+        if rtype is R.PODS:
             self.kubelet.forget(uid)
         return gone
-
-
-def dep_kind_is_pod(rtype):
-    return rtype is R.PODS
 
 
 def _loop_running():
@@ -219,9 +212,6 @@ def _loop_running():
     except RuntimeError:
         return False
 
-
-def micro_now():
-    return rfc3339_micro(now())
 
 
 def workload_of(store, pod):

@@ -97,9 +97,5 @@ class Profiles:
             return profile
         return DEFAULT if serves_http else dict(DEFAULT, rps=0.0, error_rate=0.0)
 
-    def changes(self, namespace, workload):
-        entry = self._history.get((namespace, workload))
-        return list(entry[0]) if entry else []
-
     def all_custom(self):
         return {key: items[-1] for key, (times, items) in self._history.items() if items[-1] is not None}

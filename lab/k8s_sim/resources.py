@@ -76,10 +76,6 @@ ALL = [NAMESPACES, NODES, PODS, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMEN
 BY_PATH = {(r.group, r.version, r.plural): r for r in ALL}
 BY_KIND = {(r.api_version, r.kind): r for r in ALL}
 
-SUBRESOURCE_KIND = {
-    "scale": ("autoscaling", "v1", "Scale"),
-}
-
 
 @dataclass
 class GroupVersion:

@@ -1,6 +1,7 @@
 """Small helpers shared by the simulator: time, names, hashes."""
 import hashlib
 import json
+import math
 import random
 import time
 from datetime import UTC, datetime
@@ -24,10 +25,6 @@ def now():
 
 def rfc3339(ts):
     return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rfc3339_micro(ts):
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def rfc3339_nano(ts):
@@ -105,10 +102,6 @@ def stable_int(*parts):
     return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
 
 
-def deep_equal_ignoring_none(a, b):
-    return strip_none(a) == strip_none(b)
-
-
 def strip_none(value):
     if isinstance(value, dict):
         return {k: strip_none(v) for k, v in value.items() if v is not None}
@@ -143,8 +136,6 @@ def int_or_percent(value, total, round_up):
     if s.endswith("%"):
         pct = int(s[:-1])
         exact = pct * total / 100
-        import math
-
         return math.ceil(exact) if round_up else math.floor(exact)
     return int(s)
 
