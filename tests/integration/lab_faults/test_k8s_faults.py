@@ -71,7 +71,7 @@ class Engineer:
         """(status, seconds, body) like `curl -w "%{http_code} %{time_total}"`."""
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(self.api + path, timeout=30) as resp:  # noqa: S310 - the lab's loopback
+            with urllib.request.urlopen(self.api + path, timeout=30) as resp:
                 return resp.status, time.monotonic() - started, resp.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, time.monotonic() - started, exc.read().decode()
