@@ -49,6 +49,22 @@ def _condition(obj, kind):
     return None
 
 
+# A container that crashed this recently and is not ready again counts as crash-looping, even while
+# it runs between two back-offs (kubectl shows Running, READY 0/1, RESTARTS n (10s ago)).
+RECENT_CRASH_SECONDS = 600
+
+
+def recent_crashes(statuses, now):
+    reasons = []
+    for cs in statuses:
+        last = (cs.get('lastState') or {}).get('terminated') or {}
+        if cs.get('restartCount') and last.get('exitCode') and not cs.get('ready'):
+            finished = _parse_time(last.get('finishedAt'))
+            if finished is None or now - finished < RECENT_CRASH_SECONDS:
+                reasons.append(last.get('reason') or 'Error')
+    return reasons
+
+
 def pod_facts(pod, revision_by_hash, now):
     statuses = (pod.get('status') or {}).get('containerStatuses') or []
     problems = container_problems(pod)
@@ -62,7 +78,7 @@ def pod_facts(pod, revision_by_hash, now):
         ready='%d/%d' % (sum(1 for cs in statuses if cs.get('ready')), len(containers)),
         is_ready=bool(statuses) and all(cs.get('ready') for cs in statuses),
         restarts=sum(cs.get('restartCount', 0) for cs in statuses),
-        reasons=[p['reason'] for p in problems],
+        reasons=[p['reason'] for p in problems] + recent_crashes(statuses, now),
         messages=[p['message'] for p in problems if p['message']],
         last_termination=next((r for r in last if r), None),
         node=(pod.get('spec') or {}).get('nodeName'),

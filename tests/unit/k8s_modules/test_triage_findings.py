@@ -110,3 +110,25 @@ def test_quantities_and_pod_usage():
     no_limits = {"metadata": {"name": "q"}, "spec": {"containers": [{"name": "a"}]}}
     assert pod_usage(no_limits, {"containers": [{"usage": {"cpu": "1", "memory": "1Mi"}}]})[
         "memory_percent_of_limit"] is None
+
+
+def test_a_pod_running_between_two_crashes_counts_as_crash_looping():
+    data = load("api_down")
+    pod = next(p for p in data["raw_pods"] if p["spec"]["containers"][0]["image"].endswith("crashloop"))
+    cs = pod["status"]["containerStatuses"][0]
+    cs["state"] = {"running": {"startedAt": "2026-11-27T06:12:00Z"}}
+    cs["ready"] = False
+    cs["restartCount"] = 2
+    cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-11-27T06:11:58Z"}}
+    from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.triage import recent_crashes
+
+    now = 1795759930.0  # 2026-11-27T06:12:10Z
+    assert recent_crashes([cs], now) == ["Error"]
+    assert recent_crashes([cs], now + 3600) == []  # an old crash is history, not a crash loop
+    cs["ready"] = True
+    assert recent_crashes([cs], now) == []
+    facts = dict(data["facts"])
+    facts["pods"] = [dict(p, reasons=["Error"] if p["name"] == pod["metadata"]["name"] else []) for p in facts["pods"]]
+    findings, scenario = analyse(facts)
+    assert scenario == "api_down"
+    assert "crash-loop" in findings[0]
