@@ -22,6 +22,11 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
+try:
+    from kubernetes import __version__ as KUBERNETES_VERSION
+except ImportError:  # pragma: no cover - the client module reports the missing library
+    KUBERNETES_VERSION = None
+
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup.errors import BackupError, BadInput
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import (
     K8sClient,
@@ -113,6 +118,7 @@ def export_namespace(api, namespace, target, include_secrets):
                    "configmaps": sum(o["kind"] == "ConfigMap" for o in objects),
                    "secrets": sum(o["kind"] == "Secret" for o in objects), "include_secrets": include_secrets},
         "objects": objects,
+        "tool_versions": {"kubernetes-client": KUBERNETES_VERSION},
     }
 
 

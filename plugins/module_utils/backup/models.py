@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import platform
 import shutil
 import tarfile
 import tempfile
@@ -54,6 +55,7 @@ def archive_directory(source, target_dir, compression):
         "source": {"path": source, "file_count": len(contents), "size_bytes": sum(c["size"] for c in contents)},
         "contents": contents,
         "archive": name,
+        "tool_versions": {"python-tarfile": platform.python_version()},
     }
 
 

@@ -350,6 +350,7 @@ class BackupService(object):
                                        params.get("assertions"))
 
             outcome["row_counts"], outcome["timings"] = self._with_plain(backup, "database", cipher, restore_from)
+            outcome["tool_versions"] = {"pg_restore": self.tools.versions["pg_restore"]}
             try:
                 self._integrity.require_intact()
             except BackupError:
