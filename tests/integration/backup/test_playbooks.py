@@ -1,5 +1,6 @@
 """backup_create, backup_verify and rollback_db as an operator runs them: idempotent, alerting, guarded."""
 import json
+import os
 import re
 
 from tests.integration.backup.conftest import EXPECTED_COUNTS, listed_ids
@@ -59,9 +60,11 @@ def test_rollback_db_needs_force_then_takes_a_safety_backup_and_converges(run_pl
     assert dry.returncode == 0, dry.stdout
     assert pg.counts(target_db) == {"public.live": 2} and listed_ids(repo) == [made]
 
-    done = run_playbook("playbooks/rollback_db.yml", extra)
+    done = run_playbook("playbooks/rollback_db.yml", dict(extra, incident_id="INC-backup-test-%d" % os.getpid()))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "safety backup(s) taken first: " in done.stdout
+    marked = done.stdout.split("Mark the incident recovered")[1].split("TASK")[0]
+    assert "ok: [localhost]" in marked, marked
     assert pg.counts(target_db) == EXPECTED_COUNTS
     assert len(listed_ids(repo)) == 2
 
