@@ -166,8 +166,9 @@ attributes:
     support: full
     description: Can run in check_mode and return changed status prediction without modifying target.
     details:
-      - Nothing is written. O(state=verify) recomputes the checksums and reads model archives back but skips
-        the scratch database restore.
+      - Nothing is changed. O(state=verify) recomputes the checksums and reads model archives back but skips
+        the scratch database restore and records nothing (an encrypted models or configuration backup is
+        decrypted into a temporary folder that is removed).
   diff_mode:
     support: full
     description: Returns the backups (create, prune) or the target (restore) before and after.
