@@ -19,8 +19,8 @@ class Knobs:
 
     pod_startup_seconds: float = 1.0  # image pull + container start + first readiness probe
     crash_after_seconds: float = 0.5  # how long a crashing container runs before it exits
-    crash_backoff_seconds: float = 2.0  # first CrashLoopBackOff delay, doubling (Kubernetes: 10 s)
-    crash_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
+    crash_backoff_seconds: float = 5.0  # first CrashLoopBackOff delay, doubling (Kubernetes: 10 s)
+    crash_backoff_max_seconds: float = 60.0  # (Kubernetes: 300 s)
     pull_backoff_seconds: float = 2.0  # first ImagePullBackOff delay, doubling (Kubernetes: 10 s)
     pull_backoff_max_seconds: float = 40.0  # (Kubernetes: 300 s)
     pod_termination_seconds: float = 1.0  # a deleted pod stays Terminating this long (at most its grace period)

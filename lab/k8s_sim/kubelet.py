@@ -9,6 +9,7 @@ from k8s_sim.registry import full_reference, normalize
 from k8s_sim.selectors import labels_match
 from k8s_sim.util import now, parse_time, rfc3339
 
+ERROR_SHOWN_SECONDS = 0.3  # how long a crashed container shows as terminated before CrashLoopBackOff
 HTTP_PORT_NAMES = {"http", "https", "web", "metrics-http"}
 HTTP_PORTS = {80, 443, 8000, 8080, 8443, 3000, 5000}
 
@@ -34,6 +35,7 @@ class ContainerSim:
     last_pull_failure: float = 0.0
     next_attempt: float = 0.0
     next_start: float = 0.0
+    error_until: float = 0.0
     instances: list = field(default_factory=list)
     announced_unready: bool = False
 
@@ -43,7 +45,9 @@ class ContainerSim:
 
     @property
     def restarts(self):
-        return sum(1 for i in self.instances if i.end is not None)
+        # The kubelet's restartCount is the index of the newest container: a dead container awaiting its
+        # restart still counts as the one it was.
+        return max(len(self.instances) - 1, 0)
 
 
 def serves_http(container):
@@ -217,9 +221,15 @@ class Kubelet:
                 inst.reason = "OOMKilled" if c.fault == "oomkilled" else "Error"
                 inst.exit_code = 137 if c.fault == "oomkilled" else 1
                 c.stage = "crashed"
-                delay = min(k.crash_backoff_seconds * 2 ** (c.restarts - 1), k.crash_backoff_max_seconds)
-                c.next_start = t + delay
-                if c.restarts > 1:
+                crashes = sum(1 for i in c.instances if i.reason in ("Error", "OOMKilled"))
+                # Like the kubelet: the first crash restarts at once, later ones wait a doubling back-off.
+                # Between the exit and the back-off the status shows the terminated container briefly.
+                c.error_until = t + ERROR_SHOWN_SECONDS
+                if crashes == 1:
+                    c.next_start = c.error_until
+                else:
+                    c.next_start = t + min(k.crash_backoff_seconds * 2 ** (crashes - 2), k.crash_backoff_max_seconds)
+                if crashes > 1:
                     self.cluster.event(pod, "Warning", "BackOff",
                                        f"Back-off restarting failed container {c.name} in pod "
                                        f"{pod['metadata']['name']}_{pod['metadata']['namespace']}"
@@ -309,7 +319,7 @@ class Kubelet:
         elif c.stage == "crashed":
             last = c.current
             delay = c.next_start - last.end
-            if t - last.end < min(delay / 4, 1.0):
+            if t < c.error_until:
                 status["state"] = {"terminated": status.pop("lastState")["terminated"]}
                 status["lastState"] = {}
                 if len(ended) > 1:

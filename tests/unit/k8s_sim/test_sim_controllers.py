@@ -174,3 +174,24 @@ def test_changing_a_pod_image_restarts_its_container(cluster):
     settle(cluster)
     status = cluster.store.get(R.PODS, "demo", pod["metadata"]["name"])["status"]["containerStatuses"][0]
     assert status["image"] == "nginx:1.26" and status["restartCount"] == 1 and status["ready"] is True
+
+
+def test_crashloop_restart_count_and_back_off_follow_the_kubelet(cluster):
+    import time
+
+    cluster.knobs.crash_after_seconds = 0.0
+    cluster.knobs.crash_backoff_seconds = 30.0
+    cluster.store.create(R.DEPLOYMENTS, deployment("pynomaly-api:1.3.0-crashloop", replicas=1))
+    deadline = time.monotonic() + 5
+    while True:
+        settle(cluster)
+        status = cluster.store.list(R.PODS, "demo")[0]["status"]["containerStatuses"][0]
+        if "waiting" in status["state"] and status["state"]["waiting"]["reason"] == "CrashLoopBackOff":
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    # Two containers ran (the first crash restarts at once); the second one waits out the back-off.
+    assert status["restartCount"] == 1
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    assert "back-off 30s restarting failed container=app" in status["state"]["waiting"]["message"]
+    assert status["ready"] is False
