@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # Outside the checkout: inside it, ansible-test would ask the outer git and skip ignored paths.
-work="${SANITY_DIR:-${TMPDIR:-/tmp}/pynomaly-incident-response-sanity-$(id -u)}"
+work="${SANITY_DIR:-${TMPDIR:-/tmp}/pynomaly-incident-response-sanity-$(printf %s "$root" | md5sum | cut -c1-12)}"
 dest="$work/ansible_collections/pynomaly/incident_response"
 rm -rf "$work"
 mkdir -p "$dest"
