@@ -350,6 +350,19 @@ class ApiServer:
                 spec["clusterIP"] = ip
             if spec.get("clusterIP") and not spec.get("clusterIPs"):
                 spec["clusterIPs"] = [spec["clusterIP"]]
+            if spec.get("type") in ("NodePort", "LoadBalancer"):
+                old_spec = (old or {}).get("spec") or {}
+                old_ports = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
+                used = {p.get("nodePort") for svc in self.store.list(R.SERVICES)
+                        for p in svc["spec"].get("ports") or []}
+                for port in spec.get("ports") or []:
+                    if not port.get("nodePort"):
+                        port["nodePort"] = old_ports.get(port.get("port")) or next(
+                            n for n in range(30000 + random.randint(0, 2000), 32768) if n not in used)
+                        used.add(port["nodePort"])
+                if spec["type"] == "LoadBalancer":
+                    spec.setdefault("allocateLoadBalancerNodePorts", True)
+                spec.setdefault("externalTrafficPolicy", "Cluster")
         defaults.validate(rtype, obj)
         return obj
 
