@@ -21,7 +21,6 @@ from labkit.config import LabConfig
 from labkit.services.k8s import K8sService
 
 KUBECTL = shutil.which("kubectl")
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
 
 
 @pytest.fixture(scope="session")
