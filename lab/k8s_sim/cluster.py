@@ -59,6 +59,7 @@ class Cluster:
         self.knobs = knobs or Knobs()
         self.registry = Registry(registry_path)
         self.profiles = Profiles()
+        self.node_usage = {}  # node name -> {"cpu_millicores", "memory_bytes"} used outside pods (admin API)
         self.wake = asyncio.Event() if _loop_running() else None
         self.store.listeners.append(self._on_change)
         self._last_event_gc = 0.0

@@ -35,9 +35,11 @@ def pod_usage(cluster, pod, t):
         j = _jitter(pod["metadata"]["uid"] + c["name"], t)
         cpu = profile["cpu_millicores"] / 1000.0 * share * j
         mem = profile["memory_bytes"] * share * (1 + (j - 1) / 3)
-        limit = parse_quantity(((c.get("resources") or {}).get("limits") or {}).get("memory"))
-        if limit:
-            mem = min(mem, limit * 0.98)
+        limits = (c.get("resources") or {}).get("limits") or {}
+        if limits.get("memory"):
+            mem = min(mem, parse_quantity(limits["memory"]) * 0.98)
+        if limits.get("cpu"):
+            cpu = min(cpu, parse_quantity(limits["cpu"]))  # CFS throttling holds a container at its limit
         usage[c["name"]] = (cpu, mem)
     return usage
 
@@ -67,7 +69,9 @@ def pod_metrics(cluster, pod, t):
 
 def node_metrics(cluster, node, t):
     name = node["metadata"]["name"]
-    cpu, mem = NODE_BASE_CPU * _jitter(name, t), NODE_BASE_MEMORY * _jitter(name + "m", t, 0.01)
+    extra = cluster.node_usage.get(name) or {}
+    cpu = NODE_BASE_CPU * _jitter(name, t) + extra.get("cpu_millicores", 0) / 1000.0
+    mem = NODE_BASE_MEMORY * _jitter(name + "m", t, 0.01) + extra.get("memory_bytes", 0)
     for pod in cluster.store.list(R.PODS):
         if pod["spec"].get("nodeName") != name:
             continue

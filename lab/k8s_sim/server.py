@@ -673,6 +673,22 @@ class ApiServer:
         if parts == ["registry"]:
             self.cluster.registry._refresh()
             return json_response({"repositories": self.cluster.registry.repositories})
+        if len(parts) == 3 and parts[0] == "nodes" and parts[2] == "usage":
+            node = self.store.must_get(R.NODES, "", parts[1])["metadata"]["name"]
+            if method == "PUT":
+                body = await self._body(request)
+                if not isinstance(body, dict) or set(body) - {"cpu_millicores", "memory_bytes"} or any(
+                        isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in body.values()):
+                    raise ApiError(422, "Invalid", "node usage is {\"cpu_millicores\": n, \"memory_bytes\": n} "
+                                                   "with non-negative numbers")
+                self.cluster.node_usage[node] = {k: float(v) for k, v in body.items()}
+            elif method == "DELETE":
+                self.cluster.node_usage.pop(node, None)
+            elif method != "GET":
+                raise errors.method_not_allowed()
+            usage = self.cluster.node_usage.get(node) or {}
+            return json_response({"node": node, "cpu_millicores": usage.get("cpu_millicores", 0.0),
+                                  "memory_bytes": usage.get("memory_bytes", 0.0)})
         if parts == ["sync"] and method == "POST":
             self.cluster.sync()
             return json_response({"resourceVersion": str(self.store.rv)})

@@ -80,3 +80,22 @@ def test_profile_validation_and_config(admin):
     assert knobs["pod_startup_seconds"] > 0 and "crash_backoff_seconds" in knobs
     default = admin.request("GET", profile_path("pynomaly-production", "no-such-workload"))
     assert default["custom"] is False
+
+
+def test_node_usage_outside_pods_and_cpu_throttling(kubectl, admin, namespace, manifest, rolled_out):
+    before = int(kubectl("top", "node", "lab-node-3", "--no-headers").split()[4].rstrip("%"))
+    admin.request("PUT", "/_lab/v1/nodes/lab-node-3/usage", {"memory_bytes": 12 * 2**30, "cpu_millicores": 2000})
+    try:
+        row = kubectl("top", "node", "lab-node-3", "--no-headers").split()
+        assert int(row[4].rstrip("%")) >= before + 75
+        assert int(row[2].rstrip("%")) >= 50
+    finally:
+        cleared = admin.request("DELETE", "/_lab/v1/nodes/lab-node-3/usage")
+    assert cleared["memory_bytes"] == 0
+    body = manifest("api", "pynomaly-api:1.2.0", replicas=1)
+    body["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "500m"
+    kubectl.apply_json(body, ns=namespace, verb="create")
+    rolled_out("api", namespace)
+    admin.request("PUT", profile_path(namespace, "api"), {"cpu_millicores": 3000})
+    pod = pod_name(kubectl, namespace, "api").split("/")[1]
+    assert int(kubectl("top", "pod", pod, "--no-headers", ns=namespace).split()[1].rstrip("m")) <= 500
