@@ -63,9 +63,10 @@ def test_seeded_workloads_as_the_cluster_sees_them(kubectl):
     assert deploy["status"]["availableReplicas"] == 3
     history = history_revisions(kubectl, NS, "pynomaly-api")
     assert list(history)[:3] == [1, 2, 3] or len(history) >= 3
-    images = {int(rs["metadata"]["annotations"][REVISION]): rs["spec"]["template"]["spec"]["containers"][0]["image"]
+    # Earlier tests may have rolled the API back and forth (renumbering revisions); the seeded releases stay.
+    images = {rs["spec"]["template"]["spec"]["containers"][0]["image"]
               for rs in kubectl.json("get", "rs", "-l", "app.kubernetes.io/name=pynomaly-api", ns=NS)["items"]}
-    assert {images[1], images[2], images[3]} == {"pynomaly-api:1.0.0", "pynomaly-api:1.1.0", "pynomaly-api:1.2.0"}
+    assert {"pynomaly-api:1.0.0", "pynomaly-api:1.1.0", "pynomaly-api:1.2.0"} <= images
     assert kubectl.json("get", "hpa", "pynomaly-worker", ns=NS)["spec"]["scaleTargetRef"]["name"] == \
         "pynomaly-worker"
     assert kubectl.json("get", "statefulset", "postgres", ns=NS)["status"]["readyReplicas"] == 1

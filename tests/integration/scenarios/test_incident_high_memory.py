@@ -41,7 +41,9 @@ def test_memory_pressure_scales_out_once_and_resolving_restores_capacity(run_pla
     before = apps.read_namespaced_deployment(NAME, NS)
     original = before.spec.replicas
     assert RECORD not in (before.metadata.annotations or {})
-    extra = {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}", "incident_state_dir": str(tmp_path / "state")}
+    # Logs are read over short windows, so faults other tests injected and healed a minute ago do not count.
+    extra = {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}", "incident_state_dir": str(tmp_path / "state"),
+             "assess_log_since_seconds": 30, "post_incident_triage_since_seconds": 20}
     env = {"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")}
 
     dry = run_playbook("playbooks/incident_high_memory.yml", extra, check=True, env=env)
