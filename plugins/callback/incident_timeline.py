@@ -86,6 +86,13 @@ CENSORED = "hidden: the task ran with no_log"
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _task_name(task):
+    """The task's name without its role prefix (include_role tasks take no argument)."""
+    try:
+        return task.get_name(include_role_fqcn=False)
+    except TypeError:
+        return task.get_name()
+
 def _attr(obj, *names):
     for name in names:
         if hasattr(obj, name):
@@ -191,7 +198,7 @@ class CallbackModule(CallbackBase):
         if status == "ok" and data.get("changed"):
             status = "changed"
         entry = {
-            "task": task.get_name(include_role_fqcn=False),
+            "task": _task_name(task),
             "action": task.action,
             "role": task._role.get_name() if task._role else None,
             "host": host_name,
