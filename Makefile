@@ -11,7 +11,7 @@ LAB := lab/labctl
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help deps venv collection lab-up lab-down lab-status demo test lint sanity unit integration build clean
+.PHONY: help deps test-deps venv collection lab-up lab-down lab-status demo test lint sanity unit integration build clean
 
 help:
 	@echo "make demo   - venv + lab up + run the main job on the lab"
@@ -21,6 +21,10 @@ help:
 # System packages the lab needs (Debian): PostgreSQL server and client, Redis.
 deps:
 	@bash lab/install-deps.sh
+
+# The tests also render the post-mortem page in headless Chromium (Debian's package).
+test-deps:
+	@LAB_WITH_CHROMIUM=1 bash lab/install-deps.sh
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -60,7 +64,7 @@ unit: venv
 integration: lab-up
 	$(BIN)/pytest -q tests/integration
 
-test: lab-up lint sanity
+test: test-deps lab-up lint sanity
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
 
 build: venv
