@@ -93,6 +93,7 @@ def _task_name(task):
     except TypeError:
         return task.get_name()
 
+
 def _attr(obj, *names):
     for name in names:
         if hasattr(obj, name):
