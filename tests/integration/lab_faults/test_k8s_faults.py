@@ -202,7 +202,10 @@ def test_heal_leaves_a_rollback_done_by_the_responder_alone(engineer):
     after = engineer.deployment()
     assert after["metadata"]["generation"] == repaired["metadata"]["generation"]
     assert after["metadata"]["annotations"] == repaired["metadata"]["annotations"]
-    assert engineer.curl("/health")[0] == 200
+    # The new pods of the restored ReplicaSet may still be starting; /health turns 200 once they are ready.
+    answers = []
+    poll(lambda: answers.append(engineer.curl("/health")) or answers[-1][0] == 200, timeout=20,
+         what="/health 200 after the responder's rollback")
 
 
 def test_error_rate_shows_in_logs_metrics_and_health(engineer, run_module):
