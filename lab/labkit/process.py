@@ -76,6 +76,23 @@ def spawn(argv, pidfile: Path, logfile: Path, env=None, cwd=None):
     return proc
 
 
+def start_and_wait(argv, pidfile: Path, logfile: Path, ready, what, timeout=15, env=None, cwd=None):
+    """Spawn a service and return once `ready()` holds; if it exits or never gets ready, stop it and raise."""
+    proc = spawn(argv, pidfile, logfile, env=env, cwd=cwd)
+
+    def started():
+        if proc.poll() is not None:
+            raise LabError(f"{what} exited: {logfile.read_text()[-800:]}")
+        return ready()
+
+    try:
+        wait_for(started, timeout, what)
+    except LabError:
+        stop_pid(pidfile)
+        raise
+    return proc
+
+
 def stop_pid(pidfile: Path, timeout=10.0):
     """Stop the process recorded in pidfile (SIGTERM, then SIGKILL) and remove the file."""
     pid = read_pid(pidfile)

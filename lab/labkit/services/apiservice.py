@@ -9,8 +9,7 @@ import sys
 import urllib.request
 
 from labkit.config import HOST, REPO_ROOT
-from labkit.errors import LabError
-from labkit.process import ensure_port_free, port_open, spawn, stop_pid, wait_for
+from labkit.process import ensure_port_free, port_open, start_and_wait, stop_pid
 from labkit.services.base import Service
 from labkit.services.k8s import K8sService
 
@@ -37,18 +36,8 @@ class ApiService(Service):
         argv = [sys.executable, "-m", "apiservice", "--port", str(self.port), "--kubeconfig", kubeconfig,
                 "--namespace", NAMESPACE, "--deployment", DEPLOYMENT]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "lab"))
-        proc = spawn(argv, self.pidfile, self.logfile, env=env, cwd=REPO_ROOT / "lab")
-
-        def ready():
-            if proc.poll() is not None:
-                raise LabError(f"the simulated API service exited: {self.logfile.read_text()[-500:]}")
-            return self.state() is not None
-
-        try:
-            wait_for(ready, 15, "the simulated API service")
-        except LabError:
-            stop_pid(self.pidfile)
-            raise
+        start_and_wait(argv, self.pidfile, self.logfile, lambda: self.state() is not None,
+                       "the simulated API service", env=env, cwd=REPO_ROOT / "lab")
 
     def state(self):
         """The service's own view (verdict and traffic profile, without injected latency or errors), or None."""

@@ -10,8 +10,7 @@ import urllib.request
 from base64 import b64encode
 
 from labkit.config import HOST, REPO_ROOT
-from labkit.errors import LabError
-from labkit.process import ensure_port_free, port_open, spawn, stop_pid, wait_for
+from labkit.process import ensure_port_free, port_open, start_and_wait, stop_pid
 from labkit.services.base import Service
 
 CONTEXT = "pynomaly-lab"
@@ -112,18 +111,8 @@ class K8sService(Service):
         argv = [sys.executable, "-m", "k8s_sim", "--port", str(port), "--host", HOST, "--cert", str(srv_crt),
                 "--key", str(srv_key), "--token-file", str(token_file), "--registry", str(self.registry_file)]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "lab"))
-        proc = spawn(argv, self.pidfile, self.logfile, env=env)
-
-        def ready():
-            if proc.poll() is not None:
-                raise LabError(f"the Kubernetes simulator exited: {self.logfile.read_text()[-800:]}")
-            return self._get("/readyz") == "ok"
-
-        try:
-            wait_for(ready, 30, "the Kubernetes simulator")
-        except LabError:
-            stop_pid(self.pidfile)
-            raise
+        start_and_wait(argv, self.pidfile, self.logfile, lambda: self._get("/readyz") == "ok",
+                       "the Kubernetes simulator", timeout=30, env=env)
 
     def _get(self, path, token=False):
         ctx = ssl.create_default_context(cafile=str(self.dir / "ca.crt"))

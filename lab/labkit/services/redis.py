@@ -4,7 +4,7 @@ import subprocess
 
 from labkit.config import HOST
 from labkit.errors import LabError
-from labkit.process import ensure_port_free, port_open, spawn, stop_pid, wait_for
+from labkit.process import ensure_port_free, port_open, start_and_wait, stop_pid
 from labkit.services.base import Service
 
 
@@ -33,18 +33,7 @@ class RedisService(Service):
             f"dir {self.dir}\nsave \"\"\nappendonly no\nrequirepass {self.password}\n"
         )
         conf.chmod(0o600)
-        proc = spawn([_redis_binary(), str(conf)], self.pidfile, self.logfile)
-
-        def ready():
-            if proc.poll() is not None:
-                raise LabError(f"redis-server exited: {self.logfile.read_text()[-500:]}")
-            return self._ping()
-
-        try:
-            wait_for(ready, 15, "Redis")
-        except LabError:
-            stop_pid(self.pidfile)
-            raise
+        start_and_wait([_redis_binary(), str(conf)], self.pidfile, self.logfile, self._ping, "redis-server")
 
     def _ping(self):
         try:

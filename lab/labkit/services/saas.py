@@ -5,8 +5,7 @@ import sys
 import urllib.request
 
 from labkit.config import HOST, REPO_ROOT
-from labkit.errors import LabError
-from labkit.process import ensure_port_free, port_open, spawn, stop_pid, wait_for
+from labkit.process import ensure_port_free, port_open, start_and_wait, stop_pid
 from labkit.services.base import Service
 
 SLACK_TEAM = "T00LAB000"
@@ -41,19 +40,9 @@ class SaasService(Service):
         settings_file = self.dir / "settings.json"
         settings_file.write_text(json.dumps(self.settings(), indent=2))
         settings_file.chmod(0o600)
-        proc = spawn([sys.executable, "-m", "saas", "--port", str(self.port), "--settings", str(settings_file)],
-                     self.pidfile, self.logfile, env=_env_with_lab_path(), cwd=REPO_ROOT / "lab")
-
-        def ready():
-            if proc.poll() is not None:
-                raise LabError(f"the SaaS stand-ins exited: {self.logfile.read_text()[-500:]}")
-            return self._admin_health() is not None
-
-        try:
-            wait_for(ready, 15, "the SaaS stand-ins")
-        except LabError:
-            stop_pid(self.pidfile)
-            raise
+        start_and_wait([sys.executable, "-m", "saas", "--port", str(self.port), "--settings", str(settings_file)],
+                       self.pidfile, self.logfile, lambda: self._admin_health() is not None, "the SaaS stand-ins",
+                       env=_env_with_lab_path(), cwd=REPO_ROOT / "lab")
 
     def _admin_health(self):
         try:
