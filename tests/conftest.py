@@ -14,6 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 LABCTL = REPO / "lab" / "labctl"
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "lab"))
+# The collection by its FQCN (.collections links to the checkout), for tests that call module_utils directly.
+if str(REPO / ".collections") not in sys.path:
+    sys.path.insert(0, str(REPO / ".collections"))
 
 
 def ansible_env(extra=None):

@@ -21,6 +21,8 @@ def parse_args(argv):
     p.add_argument("--cert", help="server certificate (PEM); plain HTTP without it")
     p.add_argument("--key", help="server key (PEM)")
     p.add_argument("--token-file", required=True, help="file holding the bearer token clients must send")
+    p.add_argument("--client-ca", help="CA (PEM) whose client certificates authenticate, as kube-apiserver's "
+                                       "--client-ca-file: the certificate's CN is the user")
     p.add_argument("--registry", help="lab image registry JSON file (seeded when missing)")
     p.add_argument("--no-seed", action="store_true", help="start empty (no nodes, namespaces or workloads)")
     for knob, value in Knobs().as_dict().items():
@@ -48,6 +50,10 @@ async def serve(args):
     if args.cert:
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_ctx.load_cert_chain(args.cert, args.key)
+        if args.client_ca:
+            # Like kube-apiserver: a client certificate is optional, but one that is sent must verify.
+            ssl_ctx.verify_mode = ssl.CERT_OPTIONAL
+            ssl_ctx.load_verify_locations(args.client_ca)
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_ctx, shutdown_timeout=1)
     await site.start()
     logging.getLogger("k8s_sim").info("serving on %s:%s", args.host, args.port)

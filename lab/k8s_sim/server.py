@@ -79,6 +79,17 @@ def _item(obj):
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
 
+def client_cert_user(request):
+    """The CN of a verified client certificate (x509 client-cert authentication), else None."""
+    transport = request.transport
+    cert = transport.get_extra_info("peercert") if transport is not None else None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
+
+
 class ApiServer:
     def __init__(self, cluster, token):
         self.cluster = cluster
@@ -95,7 +106,8 @@ class ApiServer:
     async def middleware(self, request, handler):
         if request.path not in PUBLIC_PATHS:
             auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self.token}":
+            # A union of authenticators as in kube-apiserver: a verified client certificate or the token.
+            if auth != f"Bearer {self.token}" and not client_cert_user(request):
                 return json_response(errors.unauthorized().status(), 401)
         try:
             return await handler(request)

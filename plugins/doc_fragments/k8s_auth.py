@@ -44,7 +44,12 @@ options:
     type: path
     aliases: [ssl_ca_cert]
 requirements:
-  - kubernetes (the Python client) >= 24.2.0
+  - kubernetes (the Python client) >= 24.2.0, only for kubeconfig users that authenticate through an
+    C(exec) or C(auth-provider) credential plugin.
 notes:
-  - Uses the typed Kubernetes API clients only; there is no API discovery round trip.
+  - Talks to the REST paths it needs with the Python standard library; there is no API discovery round trip
+    and no import of the kubernetes client, which keeps a task's start-up short.
+  - Reads kubeconfig files as client-go does, including a E(KUBECONFIG) list of files, C(token), C(tokenFile),
+    client certificates and keys (files or C(-data)), C(certificate-authority(-data)),
+    C(insecure-skip-tls-verify), C(tls-server-name) and an C(http://) C(proxy-url).
 '''

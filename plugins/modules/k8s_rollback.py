@@ -213,11 +213,9 @@ diff:
   elements: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import (
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
     K8sClient,
     k8s_auth_argument_spec,
 )
@@ -314,8 +312,6 @@ def main():
         required_one_of=[('name', 'label_selectors')],
         supports_check_mode=True,
     )
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=KUBERNETES_IMPORT_ERROR)
     try:
         result = run(module)
     except K8sModuleError as exc:

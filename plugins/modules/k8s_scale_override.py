@@ -126,13 +126,12 @@ msg:
 
 import json
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import (
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
     K8sClient,
     k8s_auth_argument_spec,
+    resource_path,
 )
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import (
     K8sModuleError,
@@ -159,10 +158,9 @@ class ScaleOverride(object):
 
     def read(self):
         obj = self.workloads.get(self.params['name'])
-        hpas = self.client.call(self.client.autoscaling.list_namespaced_horizontal_pod_autoscaler,
-                                self.params['namespace'],
-                                what='list the HorizontalPodAutoscalers in %s' % self.params['namespace'])
-        return obj, owning_hpa(hpas.get('items') or [], self.params['kind'], self.params['name'])
+        hpas = self.client.items(resource_path('autoscaling/v2', 'horizontalpodautoscalers', self.params['namespace']),
+                                 what='list the HorizontalPodAutoscalers in %s' % self.params['namespace'])
+        return obj, owning_hpa(hpas, self.params['kind'], self.params['name'])
 
     def plan(self):
         obj, hpa = self.read()
@@ -176,9 +174,9 @@ class ScaleOverride(object):
     def apply(self, hpa, change):
         # HPA first: once the floor is raised the record on the workload says what to restore.
         if change.hpa_patch:
-            self.client.call(self.client.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
-                             hpa['metadata']['name'], self.params['namespace'], change.hpa_patch,
-                             what='patch HorizontalPodAutoscaler %s' % hpa['metadata']['name'])
+            self.client.patch(resource_path('autoscaling/v2', 'horizontalpodautoscalers', self.params['namespace'],
+                                            hpa['metadata']['name']),
+                              change.hpa_patch, what='patch HorizontalPodAutoscaler %s' % hpa['metadata']['name'])
         if change.workload_patch:
             self.workloads.patch(self.params['name'], change.workload_patch)
 
@@ -265,8 +263,6 @@ def main():
         required_if=[('state', 'present', ('replicas', 'increase_by'), True)],
         supports_check_mode=True,
     )
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=KUBERNETES_IMPORT_ERROR)
     try:
         result = run(module)
     except K8sModuleError as exc:

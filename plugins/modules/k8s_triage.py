@@ -173,11 +173,9 @@ capped:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import (
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
     K8sClient,
     k8s_auth_argument_spec,
 )
@@ -211,8 +209,6 @@ def main():
         )),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=KUBERNETES_IMPORT_ERROR)
     params = module.params
     for bound in BOUNDS:
         if params[bound] < 1:

@@ -1,4 +1,4 @@
-"""The Kubernetes API simulator (lab/k8s_sim) over HTTPS with a lab CA and a bearer token."""
+"""The Kubernetes API simulator (lab/k8s_sim) over HTTPS with a lab CA; a bearer token or a client certificate."""
 import datetime
 import ipaddress
 import json
@@ -24,14 +24,16 @@ def _write_private(path, data: bytes):
 
 
 def generate_certs(directory):
-    """A CA and a server certificate for 127.0.0.1/localhost, created once per state folder."""
+    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate for the lab admin,
+    created once per state folder."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     ca_crt, srv_crt, srv_key = directory / "ca.crt", directory / "server.crt", directory / "server.key"
-    if ca_crt.exists() and srv_crt.exists() and srv_key.exists():
+    cli_crt, cli_key = directory / "client.crt", directory / "client.key"
+    if all(p.exists() for p in (ca_crt, srv_crt, srv_key, cli_crt, cli_key)):
         return ca_crt, srv_crt, srv_key
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -57,7 +59,21 @@ def generate_certs(directory):
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
+    # A client certificate for the lab admin (CN = user, O = group, as kube-apiserver reads them).
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (x509.CertificateBuilder()
+              .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                                       x509.NameAttribute(NameOID.COMMON_NAME, "lab-admin")]))
+              .issuer_name(ca_name).public_key(client_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=825))
+              .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+              .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+              .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
+    _write_private(cli_key, client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))
+    cli_crt.write_bytes(client.public_bytes(pem))
     _write_private(srv_key, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     srv_crt.write_bytes(cert.public_bytes(pem))
     ca_crt.write_bytes(ca.public_bytes(pem))
@@ -109,7 +125,8 @@ class K8sService(Service):
 
         Registry.ensure(self.registry_file)
         argv = [sys.executable, "-m", "k8s_sim", "--port", str(port), "--host", HOST, "--cert", str(srv_crt),
-                "--key", str(srv_key), "--token-file", str(token_file), "--registry", str(self.registry_file)]
+                "--key", str(srv_key), "--client-ca", str(ca_crt), "--token-file", str(token_file),
+                "--registry", str(self.registry_file)]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "lab"))
         start_and_wait(argv, self.pidfile, self.logfile, lambda: self._get("/readyz") == "ok",
                        "the Kubernetes simulator", timeout=30, env=env)

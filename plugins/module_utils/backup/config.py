@@ -22,16 +22,8 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
-try:
-    from kubernetes import __version__ as KUBERNETES_VERSION
-except ImportError:  # pragma: no cover - the client module reports the missing library
-    KUBERNETES_VERSION = None
-
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup.errors import BackupError, BadInput
-from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import (
-    K8sClient,
-    build_configuration,
-)
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import K8sClient, resource_path
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import (
     K8sModuleError,
     ObjectNotFound,
@@ -55,10 +47,15 @@ def k8s_errors():
 def client(params):
     """The collection's Kubernetes client; the CA option is k8s_ca_cert here (ca_cert is PostgreSQL's)."""
     with k8s_errors():
-        return K8sClient(build_configuration(
-            kubeconfig=params.get("kubeconfig"), context=params.get("context"), host=params.get("host"),
-            api_key=params.get("api_key"), validate_certs=params.get("validate_certs"),
-            ca_cert=params.get("k8s_ca_cert")))
+        return K8sClient.from_params(params, ca_cert_option="k8s_ca_cert")
+
+
+def server_version(api):
+    """The API server's version (gitVersion), for the manifest; None when it does not say."""
+    try:
+        return api.get("/version", what="read the server version").get("gitVersion")
+    except K8sModuleError:
+        return None
 
 
 def portable(obj, kind):
@@ -83,14 +80,13 @@ def _same(wanted, existing):
 
 def _namespace_must_exist(api, namespace):
     try:
-        api.call(api.core.read_namespace, namespace, what="read namespace %s" % namespace)
+        api.get(resource_path("v1", "namespaces", name=namespace), what="read namespace %s" % namespace)
     except ObjectNotFound:
         raise BadInput("namespace %s does not exist" % namespace) from None
 
 
 def _list(api, kind, namespace):
-    method = api.core.list_namespaced_config_map if kind == "ConfigMap" else api.core.list_namespaced_secret
-    return api.call(method, namespace, what="list %ss in namespace %s" % (kind, namespace)).get("items") or []
+    return api.items(resource_path("v1", KINDS[kind], namespace), what="list %ss in namespace %s" % (kind, namespace))
 
 
 def export_namespace(api, namespace, target, include_secrets):
@@ -118,7 +114,7 @@ def export_namespace(api, namespace, target, include_secrets):
                    "configmaps": sum(o["kind"] == "ConfigMap" for o in objects),
                    "secrets": sum(o["kind"] == "Secret" for o in objects), "include_secrets": include_secrets},
         "objects": objects,
-        "tool_versions": {"kubernetes-client": KUBERNETES_VERSION},
+        "tool_versions": {"kubernetes-server": server_version(api)},
     }
 
 
@@ -152,10 +148,9 @@ def plan_restore(api, namespace, objects):
     with k8s_errors():
         _namespace_must_exist(api, namespace)
         for item in objects:
-            read = (api.core.read_namespaced_config_map if item["kind"] == "ConfigMap"
-                    else api.core.read_namespaced_secret)
             try:
-                existing = api.call(read, item["name"], namespace, what="read %s in %s" % (item["key"], namespace))
+                existing = api.get(resource_path("v1", KINDS[item["kind"]], namespace, item["name"]),
+                                   what="read %s in %s" % (item["key"], namespace))
             except ObjectNotFound:
                 plan["create"].append(item)
                 continue
@@ -170,13 +165,11 @@ def apply_restore(api, namespace, plan):
     with k8s_errors():
         for item in plan["create"]:
             body = dict(item["obj"], metadata=dict(item["obj"]["metadata"], namespace=namespace))
-            create = (api.core.create_namespaced_config_map if item["kind"] == "ConfigMap"
-                      else api.core.create_namespaced_secret)
-            api.call(create, namespace, body, what="create %s in %s" % (item["key"], namespace))
+            api.create(resource_path("v1", KINDS[item["kind"]], namespace), body,
+                       what="create %s in %s" % (item["key"], namespace))
         for item in plan["update"]:
             # resourceVersion makes the replace fail rather than overwrite a change made since we looked.
             body = dict(item["obj"], metadata=dict(item["obj"]["metadata"], namespace=namespace,
                                                    resourceVersion=item["resource_version"]))
-            replace = (api.core.replace_namespaced_config_map if item["kind"] == "ConfigMap"
-                       else api.core.replace_namespaced_secret)
-            api.call(replace, item["name"], namespace, body, what="replace %s in %s" % (item["key"], namespace))
+            api.replace(resource_path("v1", KINDS[item["kind"]], namespace, item["name"]), body,
+                        what="replace %s in %s" % (item["key"], namespace))

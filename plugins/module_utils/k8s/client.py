@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the pynomaly.incident_response collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connect to the Kubernetes API with kubernetes.core's option names, through the typed clients.
+"""Talk to the Kubernetes API with kubernetes.core's option names, straight to the REST paths we know.
 
-No dynamic discovery: AppsV1Api, CoreV1Api, AutoscalingV2Api and CustomObjectsApi talk straight
-to the paths they know. Calls return the server's JSON as plain dicts (`_preload_content=False`),
-which keeps fields the Python models would drop and is what template comparisons need.
+No dynamic discovery and no generated client: every call names its path (`resource_path`), and
+answers come back as the server's JSON, plain dicts, which keeps every field a model class would
+drop and is what template comparisons need. One error handler turns HTTP statuses into the
+collection's exceptions, with messages that name what was being done.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,30 +14,22 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import traceback
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.connection import PARAM_NAMES, resolve
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import (
     ApiRequestFailed,
     ApiUnreachable,
-    ConfigurationError,
     ObjectNotFound,
     ResourceConflict,
 )
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.transport import Transport, TransportError
 
 try:
-    import kubernetes
-    import kubernetes.client
-    import kubernetes.config
-    import urllib3
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported through missing_required_lib
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+    from urllib.parse import quote
+except ImportError:  # pragma: no cover
+    quote = None
 
 # Seconds for one API request (connect, read). Waits poll with many short requests.
 REQUEST_TIMEOUT = 15
@@ -56,98 +49,95 @@ def k8s_auth_argument_spec():
     )
 
 
-def build_configuration(kubeconfig=None, context=None, host=None, api_key=None, validate_certs=None,
-                        ca_cert=None):
-    """A kubernetes.client.Configuration from explicit values, else kubeconfig (or in-cluster).
-
-    Order as in kubernetes.core: host+api_key alone are enough; else the kubeconfig file
-    (`kubeconfig`, else $KUBECONFIG, else ~/.kube/config) with `context`; with neither given,
-    the in-cluster service account first. Explicit values override what the file says.
-    """
-    configuration = kubernetes.client.Configuration()
-    if not (host and api_key):
-        try:
-            if not kubeconfig and not context and os.environ.get('KUBERNETES_SERVICE_HOST'):
-                kubernetes.config.load_incluster_config(client_configuration=configuration)
-            else:
-                kubernetes.config.load_kube_config(config_file=kubeconfig, context=context,
-                                                   client_configuration=configuration, persist_config=False)
-        except (kubernetes.config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
-            where = kubeconfig or os.environ.get('KUBECONFIG') or '~/.kube/config'
-            raise ConfigurationError('Cannot load the Kubernetes connection settings from %s%s: %s'
-                                     % (where, ' (context %s)' % context if context else '', exc)) from None
-    if host:
-        configuration.host = host.rstrip('/')
-    if api_key:
-        configuration.api_key = {'authorization': 'Bearer %s' % api_key}
-    if validate_certs is not None:
-        configuration.verify_ssl = validate_certs
-    if ca_cert:
-        configuration.ssl_ca_cert = ca_cert
-    # One attempt per request: an unreachable API must fail fast, waits do their own polling.
-    configuration.retries = False
-    return configuration
+def resource_path(api_version, resource, namespace=None, name=None, subresource=None):
+    """/api/v1/... for the core group, /apis/<group>/<version>/... for the others."""
+    parts = ['/api/v1' if api_version == 'v1' else '/apis/' + api_version]
+    if namespace:
+        parts += ['namespaces', quote(namespace, safe='')]
+    parts.append(resource)
+    if name:
+        parts.append(quote(name, safe=''))
+    if subresource:
+        parts.append(subresource)
+    return '/'.join(parts)
 
 
-def _status_message(exc):
+def _status_message(data, reason):
     try:
-        body = json.loads(exc.body or '{}')
-        return body.get('message') or exc.reason, body.get('reason') or exc.reason
+        body = json.loads(data or b'{}')
+        return body.get('message') or reason, body.get('reason') or reason
     except (ValueError, TypeError, AttributeError):
-        return exc.reason, exc.reason
+        return reason, reason
 
 
 class K8sClient(object):
-    """The typed API groups a module needs, and one error handler for all their calls."""
+    """Verbs on API paths (get, create, replace, patch, text), one error handler for all."""
 
-    def __init__(self, configuration):
-        api_client = kubernetes.client.ApiClient(configuration)
-        self.host = configuration.host
-        self.apps = kubernetes.client.AppsV1Api(api_client)
-        self.core = kubernetes.client.CoreV1Api(api_client)
-        self.autoscaling = kubernetes.client.AutoscalingV2Api(api_client)
-        self.custom = kubernetes.client.CustomObjectsApi(api_client)
+    def __init__(self, settings, timeout=REQUEST_TIMEOUT):
+        self.host = settings.server
+        self.transport = Transport(settings, timeout)
 
     @classmethod
-    def from_params(cls, params):
-        names = ('kubeconfig', 'context', 'host', 'api_key', 'validate_certs', 'ca_cert')
-        return cls(build_configuration(**dict((n, params.get(n)) for n in names)))
+    def from_params(cls, params, ca_cert_option='ca_cert'):
+        """From a module's connection options (`ca_cert_option` names the CA option where ca_cert is taken)."""
+        values = dict((n, params.get(n)) for n in PARAM_NAMES)
+        values['ca_cert'] = params.get(ca_cert_option)
+        return cls(resolve(**values))
 
-    def _send(self, method, args, kwargs, what):
-        kwargs = dict(kwargs, _preload_content=False)
-        kwargs.setdefault('_request_timeout', REQUEST_TIMEOUT)
+    def _send(self, method, path, what, query=None, body=None, content_type=None, accept=None):
+        data = None if body is None else json.dumps(body).encode('utf-8')
         try:
-            return method(*args, **kwargs).data
-        except kubernetes.client.ApiException as exc:
-            raise self._translate(exc, what) from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            first_line = str(exc).split('\n', maxsplit=1)[0]
-            raise ApiUnreachable('The Kubernetes API at %s is unreachable while trying to %s: %s: %s'
-                                 % (self.host, what, exc.__class__.__name__, first_line)) from None
+            status, reason, payload = self.transport.request(method, path, query=query, body=data,
+                                                             content_type=content_type, accept=accept)
+        except TransportError as exc:
+            raise ApiUnreachable('The Kubernetes API at %s is unreachable while trying to %s: %s'
+                                 % (self.host, what, exc)) from None
+        if status >= 400:
+            raise self._translate(status, reason, payload, what)
+        return payload
 
-    def call(self, method, *args, **kwargs):
-        """Run one typed-API method; return the JSON body as a dict. `what` names the action for errors."""
-        what = kwargs.pop('what', method.__name__)
-        data = self._send(method, args, kwargs, what)
-        return json.loads(data) if data else {}
+    def _json(self, method, path, what, **kwargs):
+        payload = self._send(method, path, what, **kwargs)
+        try:
+            return json.loads(payload) if payload else {}
+        except ValueError:
+            raise ApiRequestFailed('The Kubernetes API at %s answered %s with something that is not JSON'
+                                   % (self.host, what)) from None
 
-    def text(self, method, *args, **kwargs):
-        """Like call() for endpoints that answer plain text (pod logs)."""
-        what = kwargs.pop('what', method.__name__)
-        data = self._send(method, args, kwargs, what)
-        return data.decode('utf-8', 'replace') if isinstance(data, bytes) else (data or '')
+    def get(self, path, what, query=None):
+        return self._json('GET', path, what, query=query)
 
-    def _translate(self, exc, what):
-        message, reason = _status_message(exc)
+    def items(self, path, what, query=None):
+        """The items of a list call."""
+        return self.get(path, what, query=query).get('items') or []
+
+    def create(self, path, body, what):
+        return self._json('POST', path, what, body=body)
+
+    def replace(self, path, body, what):
+        return self._json('PUT', path, what, body=body)
+
+    def patch(self, path, body, what):
+        """A JSON patch (a list of operations) or a strategic merge patch (a dict), like kubectl patch."""
+        kind = 'application/json-patch+json' if isinstance(body, list) else 'application/strategic-merge-patch+json'
+        return self._json('PATCH', path, what, body=body, content_type=kind)
+
+    def text(self, path, what, query=None):
+        """For endpoints that answer plain text (pod logs)."""
+        payload = self._send('GET', path, what, query=query, accept='*/*')
+        return payload.decode('utf-8', 'replace') if payload else ''
+
+    def close(self):
+        self.transport.close()
+
+    def _translate(self, status, http_reason, payload, what):
+        message, reason = _status_message(payload, http_reason)
         text = 'Kubernetes API refused to %s: %s' % (what, message)
-        if exc.status == 404:
+        if status == 404:
             return ObjectNotFound('Cannot %s: %s' % (what, message), status=404, reason=reason)
-        if exc.status == 409 or (exc.status == 422 and 'test' in (message or '') and 'failed' in (message or '')):
-            return ResourceConflict('Cannot %s: %s' % (what, message), status=exc.status, reason=reason)
-        if exc.status in (401, 403):
+        if status == 409 or (status == 422 and 'test' in (message or '') and 'failed' in (message or '')):
+            return ResourceConflict('Cannot %s: %s' % (what, message), status=status, reason=reason)
+        if status in (401, 403):
             return ApiRequestFailed('%s (check the credentials: api_key, kubeconfig, context)' % text,
-                                    status=exc.status, reason=reason)
-        if exc.status is None or exc.status == 0:
-            return ApiUnreachable('The Kubernetes API at %s is unreachable while trying to %s: %s'
-                                  % (self.host, what, message))
-        return ApiRequestFailed(text, status=exc.status, reason=reason)
+                                    status=status, reason=reason)
+        return ApiRequestFailed(text, status=status, reason=reason)

@@ -14,6 +14,7 @@ __metaclass__ = type
 import calendar
 import time
 
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import resource_path
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.errors import (
     ApiRequestFailed,
     ObjectNotFound,
@@ -153,7 +154,7 @@ class Triage(object):
         )
 
     def node_facts(self):
-        nodes = self.client.call(self.client.core.list_node, what='list nodes').get('items') or []
+        nodes = self.client.items(resource_path('v1', 'nodes'), what='list nodes')
         out = []
         for node in nodes:
             def flag(kind, node=node):
@@ -167,12 +168,11 @@ class Triage(object):
 
     def metrics(self, pods, nodes):
         """Usage from metrics.k8s.io when the cluster serves it."""
-        custom = self.client.custom
         try:
-            pod_metrics = self.client.call(custom.list_namespaced_custom_object, 'metrics.k8s.io', 'v1beta1',
-                                           self.namespace, 'pods', what='read pod metrics (metrics.k8s.io)')
-            node_metrics = self.client.call(custom.list_cluster_custom_object, 'metrics.k8s.io', 'v1beta1', 'nodes',
-                                            what='read node metrics (metrics.k8s.io)')
+            pod_metrics = self.client.get(resource_path('metrics.k8s.io/v1beta1', 'pods', self.namespace),
+                                          what='read pod metrics (metrics.k8s.io)')
+            node_metrics = self.client.get(resource_path('metrics.k8s.io/v1beta1', 'nodes'),
+                                           what='read node metrics (metrics.k8s.io)')
         except (ObjectNotFound, ApiRequestFailed) as exc:
             for node in nodes:
                 node.pop('_obj', None)
@@ -187,10 +187,11 @@ class Triage(object):
         return dict(available=True, pods=usage)
 
     def events(self, now):
-        body = self.client.call(self.client.core.list_namespaced_event, self.namespace, field_selector='type=Warning',
-                                what='list Warning events in %s' % self.namespace)
+        events = self.client.items(resource_path('v1', 'events', self.namespace),
+                                   query={'fieldSelector': 'type=Warning'},
+                                   what='list Warning events in %s' % self.namespace)
         recent = []
-        for event in body.get('items') or []:
+        for event in events:
             seen = _parse_time(event.get('lastTimestamp') or event.get('eventTime')
                                or (event.get('metadata') or {}).get('creationTimestamp'))
             if seen is not None and now - seen > self.events_since_seconds:
@@ -224,9 +225,9 @@ class Triage(object):
             if not running and not previous and 'terminated' not in (status.get('state') or {}):
                 continue  # never started: nothing to read
             try:
-                text = self.client.text(self.client.core.read_namespaced_pod_log, pod['metadata']['name'],
-                                        self.namespace, container=container, tail_lines=self.log_tail_lines,
-                                        since_seconds=self.log_since_seconds, previous=previous,
+                text = self.client.text(resource_path('v1', 'pods', self.namespace, pod['metadata']['name'], 'log'),
+                                        query=dict(container=container, tailLines=self.log_tail_lines,
+                                                   sinceSeconds=self.log_since_seconds, previous=previous),
                                         what='read the log of pod %s' % pod['metadata']['name'])
             except ApiRequestFailed:
                 continue  # a pod that went away or is between restarts: the others tell the story
