@@ -28,7 +28,10 @@ def test_p0_pages_posts_and_opens_the_incident_then_a_rerun_sends_nothing(incide
     event = page["body"]
     assert (event["event_action"], event["dedup_key"]) == ("trigger", incident.incident_id)
     assert event["payload"]["severity"] == "critical"
-    assert event["payload"]["summary"].startswith("[P0] Checkout API failing")
+    # One line, the title said once; the update text travels in custom_details.
+    title = "Checkout API failing " + incident.incident_id[-8:]
+    assert event["payload"]["summary"] == f"[P0] {title} (investigating)"
+    assert event["payload"]["custom_details"]["message"].startswith(f"{title}. Declared P0")
     assert event["payload"]["custom_details"]["incident_commander"] == "alice"
     assert page["status"] == 202
 
