@@ -1,6 +1,7 @@
-"""playbooks/incident_high_memory.yml against real memory pressure (labctl inject memory): a dry run scales
-nothing, the real run scales out to the seed's 6 replicas and records the original, a rerun changes nothing,
-and resolving restores exactly the original capacity."""
+"""playbooks/incident_high_memory.yml and incident_high_cpu.yml against real pressure (labctl inject memory /
+cpu): a dry run scales nothing, the real run scales out to the seed's 6 (memory) or 8 (CPU) replicas and
+records the original, a rerun changes nothing, resolving is refused while the pressure lasts, and once it
+is gone resolving restores exactly the original capacity."""
 import subprocess
 import uuid
 
@@ -19,14 +20,19 @@ def labctl(lab_environ, *args):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+@pytest.fixture(params=[("memory", 6), ("cpu", 8)], ids=["memory", "cpu"])
+def pressure(request):
+    return request.param
+
+
 @pytest.fixture
-def apps(lab, lab_environ, run_module):
+def apps(lab, lab_environ, run_module, pressure):
     api = config.new_client_from_config(config_file=lab["KUBECONFIG"])
     # An override left by an earlier, interrupted run is put back first.
     undo = run_module("k8s_scale_override", {"name": NAME, "namespace": NS, "state": "absent"})
     assert not undo.get("failed"), undo
     labctl(lab_environ, "heal")
-    labctl(lab_environ, "inject", "memory")
+    labctl(lab_environ, "inject", pressure[0])
     yield client.AppsV1Api(api)
     labctl(lab_environ, "heal")
     api.close()
@@ -37,7 +43,10 @@ def recap(stdout):
     return dict(part.split("=") for part in line.split(":", 1)[1].split())
 
 
-def test_memory_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, apps, lab_environ, tmp_path):
+def test_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, apps, pressure, lab_environ,
+                                                                   tmp_path):
+    resource, replicas = pressure
+    playbook = f"playbooks/incident_high_{resource}.yml"
     before = apps.read_namespaced_deployment(NAME, NS)
     original = before.spec.replicas
     assert RECORD not in (before.metadata.annotations or {})
@@ -46,30 +55,30 @@ def test_memory_pressure_scales_out_once_and_resolving_restores_capacity(run_pla
              "assess_log_since_seconds": 30, "post_incident_triage_since_seconds": 20}
     env = {"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")}
 
-    dry = run_playbook("playbooks/incident_high_memory.yml", extra, check=True, env=env)
+    dry = run_playbook(playbook, extra, check=True, env=env)
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert apps.read_namespaced_deployment(NAME, NS).metadata.resource_version == before.metadata.resource_version
 
-    real = run_playbook("playbooks/incident_high_memory.yml", extra, env=env)
+    real = run_playbook(playbook, extra, env=env)
     assert real.returncode == 0, real.stdout + real.stderr
-    assert "Suggested scenario: memory" in real.stdout
+    assert f"Suggested scenario: {resource}" in real.stdout
     scaled = apps.read_namespaced_deployment(NAME, NS)
-    assert scaled.spec.replicas == 6
-    assert scaled.status.available_replicas == 6
+    assert scaled.spec.replicas == replicas
+    assert scaled.status.available_replicas == replicas
     assert RECORD in scaled.metadata.annotations
 
-    again = run_playbook("playbooks/incident_high_memory.yml", extra, env=env)
+    again = run_playbook(playbook, extra, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert recap(again.stdout)["changed"] == "0"
     assert apps.read_namespaced_deployment(NAME, NS).metadata.resource_version == scaled.metadata.resource_version
 
-    # Resolving is refused while the pressure lasts; once the leak is fixed it restores the capacity.
-    refused = run_playbook("playbooks/incident_high_memory.yml", dict(extra, incident_resolve=True), env=env)
+    # Resolving is refused while the pressure lasts; once it is fixed it restores the capacity.
+    refused = run_playbook(playbook, dict(extra, incident_resolve=True), env=env)
     assert refused.returncode != 0
     assert "Not resolving" in refused.stdout
-    assert apps.read_namespaced_deployment(NAME, NS).spec.replicas == 6
+    assert apps.read_namespaced_deployment(NAME, NS).spec.replicas == replicas
     labctl(lab_environ, "heal")
-    resolved = run_playbook("playbooks/incident_high_memory.yml", dict(extra, incident_resolve=True), env=env)
+    resolved = run_playbook(playbook, dict(extra, incident_resolve=True), env=env)
     assert resolved.returncode == 0, resolved.stdout + resolved.stderr
     restored = apps.read_namespaced_deployment(NAME, NS)
     assert restored.spec.replicas == original
