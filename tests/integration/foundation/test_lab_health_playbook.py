@@ -53,3 +53,14 @@ def test_health_playbook_fails_clearly_when_postgres_is_stopped(scratch_dir, lab
             assert secret not in res.stdout
     finally:
         subprocess.run([str(LABCTL), "down"], env=env, check=False, capture_output=True)
+
+
+def test_no_secret_reaches_the_output_even_at_vvv(run_playbook, lab):
+    res = run_playbook("playbooks/lab_health.yml", args=("-vvv",))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "UP, server 15" in res.stdout  # the checks ran, with their connection details
+    out = res.stdout + res.stderr
+    secrets = [lab[key] for key in ("PGPASSWORD", "REDIS_PASSWORD", "LAB_PG_APP_PASSWORD", "LAB_K8S_TOKEN")]
+    assert all(len(secret) >= 16 for secret in secrets)
+    for secret in secrets:
+        assert secret not in out
