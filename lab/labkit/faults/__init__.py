@@ -2,12 +2,14 @@
 
 A scenario is a module of this package that defines NAME, DESCRIPTION and three functions of the lab
 config: inject(config) (idempotent), heal(config) (succeeds whatever a playbook already repaired) and
-status(config) -> (active, one-line detail). Register it in SCENARIOS.
+status(config) -> (active, one-line detail); or a module whose SCENARIO object has them (a ProfileFault,
+for the scenarios that only change pynomaly-api's traffic profile). Register it in SCENARIOS.
 """
 from labkit.faults import api_down, cpu, db_connections, db_locks, error_rate, latency, memory, security
 
-SCENARIOS = {module.NAME: module for module in (db_locks, db_connections, api_down, error_rate, latency, memory,
-                                                cpu, security)}
+SCENARIOS = {scenario.NAME: scenario for scenario in (
+    getattr(module, "SCENARIO", module)
+    for module in (db_locks, db_connections, api_down, error_rate, latency, memory, cpu, security))}
 
 
 def heal_all(config):

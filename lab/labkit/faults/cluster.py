@@ -254,6 +254,26 @@ def heal_profile(config, scenario):
     return f"traffic profile of {', '.join(reset)} restored"
 
 
+class ProfileFault:
+    """A scenario that only overlays fields on pynomaly-api's traffic profile (the scenario interface of
+    labkit.faults: NAME, DESCRIPTION, inject, status, heal)."""
+
+    def __init__(self, name, description, fields):
+        self.NAME = name
+        self.DESCRIPTION = description
+        self.FIELDS = fields
+
+    def inject(self, config):
+        changed = inject_profile(config, self.NAME, self.FIELDS)
+        return ("" if changed else "already injected: ") + self.status(config)[1]
+
+    def status(self, config):
+        return profile_status(config, self.NAME, self.FIELDS)
+
+    def heal(self, config):
+        return heal_profile(config, self.NAME)
+
+
 def wait_for_api_profile(kube, config):
     """Return once the API service answers with the simulator's current profile of pynomaly-api."""
     effective = kube.effective_profile(NAMESPACE, DEPLOYMENT)

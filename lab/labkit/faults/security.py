@@ -2,21 +2,10 @@
 
 The pods' logs carry `WARNING auth: failed login for user=... from <ip>` lines and 401/403 access lines
 (what the seed greps for); the API service answers /api/v1 requests 401/403 at the same rate."""
-from labkit.faults import cluster
+from labkit.faults.cluster import ProfileFault
 
-NAME = "security"
-DESCRIPTION = "bursts of failed logins: 30 % of pynomaly-api requests are 401/403 with auth warnings in the logs"
-FIELDS = {"auth_failure_rate": 0.3, "rps": 4.0}
-
-
-def inject(config):
-    changed = cluster.inject_profile(config, NAME, FIELDS)
-    return ("" if changed else "already injected: ") + status(config)[1]
-
-
-def status(config):
-    return cluster.profile_status(config, NAME, FIELDS)
-
-
-def heal(config):
-    return cluster.heal_profile(config, NAME)
+SCENARIO = ProfileFault(
+    "security",
+    "bursts of failed logins: 30 % of pynomaly-api requests are 401/403 with auth warnings in the logs",
+    {"auth_failure_rate": 0.3, "rps": 4.0},
+)
