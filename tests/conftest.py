@@ -19,6 +19,26 @@ if str(REPO / ".collections") not in sys.path:
     sys.path.insert(0, str(REPO / ".collections"))
 
 
+def free_port_offset(start):
+    """A LAB_PORT_OFFSET from `start` on whose every lab port is free right now, for a throwaway lab.
+
+    Lab ports lie in Linux's ephemeral range, so any outgoing connection may hold one for a while:
+    probing beats a fixed offset."""
+    import socket
+
+    from labkit.config import DEFAULT_PORTS
+
+    for offset in range(start + os.getpid() % 50, start + 400):
+        try:
+            for port in DEFAULT_PORTS.values():
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return offset
+    raise AssertionError(f"no free lab port offset in {start}..{start + 400}")
+
+
 def ansible_env(extra=None):
     env = dict(os.environ)
     env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")

@@ -3,6 +3,7 @@ import json
 import os
 import stat
 
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup.pgtools import PgTools
 from tests.integration.backup.conftest import EXPECTED_COUNTS, listed_ids, sha256
 
 
@@ -213,3 +214,30 @@ def test_bad_input_fails_clearly_and_creates_nothing(backup, repo):
     unknown = backup("restore", backup_id="19990101T000000Z", target_db="x")
     assert "no complete database backup with id 19990101T000000Z" in unknown["msg"]
     assert "newest ids" in unknown["msg"]
+
+
+def test_pg_restore_says_every_table_is_loaded_only_once_the_counts_are_final(backup, repo, pg, lab, target_db):
+    """The restore counts rows while pg_restore still builds indexes: when told, the data must be complete."""
+    made = backup("create")["backup"]["id"]
+    tools = PgTools(lab.get("LAB_PG_BINDIR"))
+    params = {"login_host": lab["PGHOST"], "login_port": int(lab["PGPORT"]), "login_user": lab["PGUSER"],
+              "login_password": lab["PGPASSWORD"]}
+    pg.create(target_db)
+    counted_when_told = []
+    tools.restore(params, target_db, str(repo / "database" / made / "database"), 2,
+                  on_data_loaded=lambda: counted_when_told.append(pg.counts(target_db)))
+    assert counted_when_told == [EXPECTED_COUNTS]
+
+
+def test_a_backup_with_a_file_the_manifest_does_not_list_is_never_swapped_in(backup, repo, pg, target_db):
+    """pg_restore itself succeeds here; only the checksum comparison can stop the swap, and it must."""
+    made = backup("create")["backup"]["id"]
+    (repo / "database" / made / "database" / "9999.dat.gz").write_bytes(b"planted")
+    pg.create(target_db)
+    pg.execute(target_db, "CREATE TABLE precious (id int); INSERT INTO precious SELECT generate_series(1, 42)")
+
+    refused = backup("restore", target_db=target_db, force=True)
+    assert refused.get("failed") is True, refused
+    assert "damaged" in refused["msg"] and "database/9999.dat.gz: not in the manifest" in refused["msg"]
+    assert pg.counts(target_db) == {"public.precious": 42}, "the target was replaced by a damaged backup"
+    assert pg.databases(target_db + "\\_\\_%") == [], "staging database left behind"

@@ -3,7 +3,7 @@ import json
 import os
 import subprocess
 
-from tests.conftest import LABCTL, REPO, ansible_env
+from tests.conftest import LABCTL, REPO, ansible_env, free_port_offset
 
 
 def test_health_playbook_reports_both_dependencies_up(run_playbook):
@@ -26,7 +26,7 @@ def _without_lab_exports(env):
 
 
 def test_health_playbook_fails_clearly_when_postgres_is_stopped(scratch_dir, lab):
-    env = dict(os.environ, LAB_STATE_DIR=str(scratch_dir), LAB_PORT_OFFSET=str(800 + os.getpid() % 50))
+    env = dict(os.environ, LAB_STATE_DIR=str(scratch_dir), LAB_PORT_OFFSET=str(free_port_offset(800)))
     try:
         assert subprocess.run([str(LABCTL), "up"], env=env, check=False, capture_output=True).returncode == 0
         stop = subprocess.run(

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 import redis
 
-from tests.conftest import LABCTL
+from tests.conftest import LABCTL, free_port_offset
 
 
 def labctl(*args, env=None):
@@ -59,7 +59,7 @@ def test_unknown_command_fails_clearly():
 @pytest.fixture
 def scratch_lab(scratch_dir):
     """A second, throwaway lab on other ports, so down/up can be tested without disturbing the shared one."""
-    offset = 700 + os.getpid() % 50
+    offset = free_port_offset(700)
     env = dict(os.environ, LAB_STATE_DIR=str(scratch_dir), LAB_PORT_OFFSET=str(offset))
     yield env
     labctl("down", env=env)

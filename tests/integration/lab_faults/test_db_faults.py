@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 
 from labkit.process import pid_alive, read_pid
-from tests.conftest import LABCTL
+from tests.conftest import LABCTL, free_port_offset
 
 
 def labctl(*args, env=None):
@@ -103,7 +103,7 @@ def test_unknown_scenario_is_refused(lab):
 
 
 def test_down_stops_the_helper_and_its_sessions(scratch_dir):
-    env = dict(os.environ, LAB_STATE_DIR=str(scratch_dir), LAB_PORT_OFFSET=str(900 + os.getpid() % 50))
+    env = dict(os.environ, LAB_STATE_DIR=str(scratch_dir), LAB_PORT_OFFSET=str(free_port_offset(900)))
     try:
         assert labctl("up", env=env).returncode == 0
         assert labctl("inject", "db_locks", env=env).returncode == 0
