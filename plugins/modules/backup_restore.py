@@ -24,6 +24,8 @@ description:
     or O(target_path). It refuses a non-empty target unless O(force=true), and then takes a safety backup of the
     target first. A database is restored into a staging database, its row counts are compared with the manifest,
     and only then is it swapped in place of the target, so a failed restore leaves the target as it was.
+    The backup's checksums are recomputed while C(pg_restore) runs (a mismatch stops it at once), and the rows
+    are counted in O(jobs) connections as soon as every table is loaded, while the indexes are still being built.
     A rerun with the same backup changes nothing.
   - O(state=verify) recomputes every checksum, restores a database backup into a scratch database (created and
     dropped by the module) and compares the row counts and optional O(assertions), and returns the age of the

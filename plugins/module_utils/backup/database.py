@@ -7,9 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import contextlib
 import json
 import os
+import threading
 import time
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup.errors import (
@@ -27,15 +29,17 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 
 MARKER_BY = "pynomaly.incident_response.backup_restore"
 APPLICATION = "pynomaly_backup_restore"
-USER_TABLES = """
-SELECT n.nspname, c.relname
+_USER_TABLES_FROM = """
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2
 """
+USER_TABLES = "SELECT n.nspname, c.relname" + _USER_TABLES_FROM + "ORDER BY 1, 2"
+# Biggest first, so that the last table to be counted is a small one whichever connection gets it.
+USER_TABLES_LARGEST_FIRST = ("SELECT n.nspname, c.relname" + _USER_TABLES_FROM
+                             + "ORDER BY pg_catalog.pg_relation_size(c.oid) DESC, 1, 2")
 
 
 @contextlib.contextmanager
@@ -57,6 +61,110 @@ def row_counts(cursor, between_tables=None):
         cursor.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
         counts["%s.%s" % (schema, table)] = cursor.fetchone()[0]
     return counts
+
+
+class CopyCounter(object):
+    """Exact row counts of a restored copy, over up to `jobs` connections of its own, in a thread.
+
+    Nothing but pg_restore writes to the copy, and once pg_restore has committed every table's data the counts
+    cannot change any more, so start() may be called while it still builds indexes and constraints: each
+    count runs in its own transaction. A count can still lose a lock conflict with that DDL; result() then
+    counts again, after pg_restore has finished.
+    """
+
+    def __init__(self, params, dbname, jobs):
+        self.params = params
+        self.dbname = dbname
+        self.jobs = max(1, jobs)
+        self.seconds = None
+        self._thread = None
+        self._counts = None
+        self._error = None
+        self._connections = []
+        self._lock = threading.Lock()
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="row-counts", daemon=True)
+        self._thread.start()
+
+    def result(self):
+        """Every user table's row count, keyed schema.table; raises BackupError when they cannot be read."""
+        if self._thread is None:
+            self._run()
+        else:
+            self._thread.join()
+            if self._error is not None:
+                self._run()
+        if self._error is not None:
+            raise self._error
+        return self._counts
+
+    def cancel(self):
+        """Interrupt the counts (the copy is about to be dropped) and wait for the thread."""
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(psycopg2.Error):
+                    conn.cancel()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self):
+        started = time.time()
+        self._counts, self._error = None, None
+        try:
+            self._counts = self._count_all()
+        except Exception as exc:  # noqa: BLE001 - raised by result() in the caller's thread
+            self._error = exc
+        finally:
+            with self._lock:
+                for conn in self._connections:
+                    conn.close()
+                self._connections = []
+        self.seconds = time.time() - started
+
+    def _connect(self):
+        with pg_errors("cannot connect to the restored copy %s to count its rows" % self.dbname):
+            conn = connect(self.params, dbname=self.dbname, application_name=APPLICATION)
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _count_all(self):
+        first = self._connect()
+        with pg_errors("listing the tables of the restored copy %s" % self.dbname):
+            with first.cursor() as cur:
+                cur.execute(USER_TABLES_LARGEST_FIRST)
+                tables = cur.fetchall()
+        pending = collections.deque(tables)
+        counts, failures = {}, []
+        more = [self._connect() for _number in range(1, min(self.jobs, len(tables)))]
+        helpers = [threading.Thread(target=self._count_from, args=(conn, pending, counts, failures),
+                                    name="row-counts", daemon=True) for conn in more]
+        for helper in helpers:
+            helper.start()
+        self._count_from(first, pending, counts, failures)
+        for helper in helpers:
+            helper.join()
+        if failures:
+            raise failures[0]
+        return dict(("%s.%s" % (schema, table), counts["%s.%s" % (schema, table)]) for schema, table in sorted(tables))
+
+    @staticmethod
+    def _count_from(conn, pending, counts, failures):
+        """Count tables taken from pending until none is left (or another connection failed)."""
+        while not failures:
+            try:
+                schema, table = pending.popleft()
+            except IndexError:
+                return
+            try:
+                with pg_errors("counting the rows of %s.%s in the restored copy" % (schema, table)):
+                    with conn.cursor() as cur:
+                        cur.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema),
+                                                                                 sql.Identifier(table)))
+                        counts["%s.%s" % (schema, table)] = cur.fetchone()[0]
+            except BackupError as exc:
+                failures.append(exc)
 
 
 def count_differences(expected, actual):
@@ -181,9 +289,20 @@ class Server(object):
         finally:
             conn.close()
 
+    def wait_until_unused(self, name, seconds=5.0):
+        """Wait for the sessions of a database to end (pg_restore's exit before its server processes do).
+
+        ALTER DATABASE ... RENAME would wait too, but it looks again only every 100 ms.
+        """
+        deadline = time.time() + seconds
+        while self._run("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = %s", (name,),
+                        record=False)[0][0] and time.time() < deadline:
+            time.sleep(0.005)
+
     def swap_in(self, staging, target):
         """Put the checked copy in place of target: close target's sessions, rename, drop the old one."""
         terminated = 0
+        self.wait_until_unused(staging)
         if not self.exists(target):
             self._run(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(target)))
             return terminated
@@ -243,23 +362,30 @@ def run_assertions(params, dbname, assertions):
     return failures
 
 
-def restore_copy(server, tools, source_dir, name, owner, jobs, expected_counts, assertions):
-    """pg_restore into a fresh database (name) and check it against the manifest; drop it on any failure."""
+def restore_copy(server, tools, source_dir, name, owner, jobs, expected_counts, assertions, abandon=None):
+    """pg_restore into a fresh database (name) and check it against the manifest; drop it on any failure.
+
+    The rows are counted in parallel connections as soon as pg_restore has loaded every table, while it builds
+    the indexes. abandon: a threading.Event that stops pg_restore (the backup turned out to be damaged).
+    """
     server.drop(name)
     server.create(name, owner)
     timings = {}
+    counter = CopyCounter(server.params, name, jobs)
     try:
         started = time.time()
-        tools.restore(server.params, name, source_dir, jobs)
-        timings["pg_restore_seconds"] = round(time.time() - started, 3)
-        started = time.time()
-        actual = server.inspect(name)
-        timings["row_counts_seconds"] = round(time.time() - started, 3)
+        tools.restore(server.params, name, source_dir, jobs, on_data_loaded=counter.start, abandon=abandon)
+        restored = time.time()
+        timings["pg_restore_seconds"] = round(restored - started, 3)
+        actual = counter.result()
+        timings["row_counts_seconds"] = round(counter.seconds, 3)
+        timings["row_counts_after_pg_restore_seconds"] = round(time.time() - restored, 3)
         problems = count_differences(expected_counts, actual) + run_assertions(server.params, name, assertions)
         if problems:
             raise VerificationFailed("the restored copy does not match the backup: %s" % "; ".join(problems),
                                      problems=problems, row_counts=actual)
     except BaseException:
+        counter.cancel()
         server.drop(name)
         raise
     return actual, timings

@@ -61,10 +61,14 @@ def _config_module():
 
 
 class IntegrityCheck(object):
-    """Recomputes a backup's checksums in a thread (hashlib releases the GIL) while the restore runs."""
+    """Recomputes a backup's checksums in a thread (hashlib releases the GIL) while the restore runs.
+
+    `damaged` is set as soon as a file differs from the manifest, so that the restore can stop at once.
+    """
 
     def __init__(self, backup):
         self.backup = backup
+        self.damaged = threading.Event()
         self._problems = None
         self._error = None
         self._thread = threading.Thread(target=self._run, name="checksums")
@@ -76,6 +80,8 @@ class IntegrityCheck(object):
             self._problems = compare_files(self.backup.path, self.backup.manifest["files"], ignore=NOT_DATA)
         except Exception as exc:  # noqa: BLE001 - reported by require_intact in the main thread
             self._error = exc
+        if self._problems or self._error is not None:
+            self.damaged.set()
 
     def require_intact(self):
         self._thread.join()
@@ -347,7 +353,7 @@ class BackupService(object):
 
             def restore_from(folder):
                 return db.restore_copy(server, self.tools, folder, staging, owner, params["jobs"], expected,
-                                       params.get("assertions"))
+                                       params.get("assertions"), abandon=self._integrity.damaged)
 
             outcome["row_counts"], outcome["timings"] = self._with_plain(backup, "database", cipher, restore_from)
             outcome["tool_versions"] = {"pg_restore": self.tools.versions["pg_restore"]}

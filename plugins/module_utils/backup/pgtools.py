@@ -12,11 +12,18 @@ import os
 import re
 import signal
 import subprocess
+import threading
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.backup.errors import BadInput, ToolError
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.postgres.connection import connection_kwargs
 
 _VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
+# `pg_restore --list`: "3347; 0 16486 TABLE DATA public events postgres"
+_DATA_ITEM = re.compile(r"^(\d+); \d+ \d+ TABLE DATA ")
+# `pg_restore --verbose --jobs=N` once a worker is done with an item (and has committed it)
+_FINISHED_ITEM = re.compile(r"^pg_restore: finished item (\d+) ")
+# What pg_restore prints on stderr besides its progress: levelled messages and the lines that follow them.
+_LEVELS = ("error:", "warning:", "detail:", "hint:", "fatal:", "[")
 # libpq environment variables that would silently change which server or database the tools reach.
 _LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE",
                "PGSSLMODE", "PGSSLROOTCERT", "PGCONNECT_TIMEOUT", "PGOPTIONS", "PGAPPNAME", "PGPASSFILE")
@@ -87,12 +94,61 @@ class PgTools(object):
         return subprocess.Popen(argv, env=self.environment(params, dbname), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
 
-    def restore(self, params, dbname, source, jobs):
+    def data_items(self, source):
+        """Ids of the TABLE DATA entries of a directory-format dump (empty when its TOC cannot be listed)."""
+        out = subprocess.run([self.paths["pg_restore"], "--list", source], capture_output=True, text=True,
+                             check=False)
+        if out.returncode != 0:
+            return set()  # the restore itself reports why
+        return set(int(m.group(1)) for m in map(_DATA_ITEM.match, out.stdout.splitlines()) if m)
+
+    def restore(self, params, dbname, source, jobs, on_data_loaded=None, abandon=None):
+        """pg_restore --jobs into dbname.
+
+        on_data_loaded() is called as soon as every table's data is committed, while pg_restore goes on with
+        indexes and constraints (parallel restores only: a serial one does not say when an item is done).
+        abandon: a threading.Event; when it is set, pg_restore is stopped and the restore fails.
+        """
+        pending = self.data_items(source) if on_data_loaded and jobs > 1 else set()
         argv = [self.paths["pg_restore"], "--jobs=%d" % jobs, "--exit-on-error", "--no-password",
-                "--dbname=%s" % dbname, source]
+                "--dbname=%s" % dbname] + (["--verbose"] if pending else []) + [source]
         proc = subprocess.Popen(argv, env=self.environment(params, dbname), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
-        finish(proc, "pg_restore")
+        if abandon is not None:
+            threading.Thread(target=_stop_when_set, args=(proc, abandon), name="abandon-restore", daemon=True).start()
+        if not pending:
+            finish(proc, "pg_restore")
+            return
+        messages = []
+        try:
+            for line in proc.stderr:
+                finished = _FINISHED_ITEM.match(line)
+                if finished is None:
+                    if not _is_progress(line):
+                        messages.append(line)
+                elif pending:
+                    pending.discard(int(finished.group(1)))
+                    if not pending:
+                        on_data_loaded()
+            proc.wait()
+        except BaseException:
+            stop(proc)
+            raise
+        check_exit(proc, "pg_restore", "".join(messages))
+
+
+def _is_progress(line):
+    """A --verbose progress line ("pg_restore: creating INDEX ..."), as opposed to an error and its context."""
+    if not line.startswith("pg_restore: "):
+        return False
+    return not line[len("pg_restore: "):].lower().startswith(_LEVELS)
+
+
+def _stop_when_set(proc, event):
+    while proc.poll() is None:
+        if event.wait(0.1):
+            stop(proc)
+            return
 
 
 def finish(proc, name):
@@ -102,6 +158,11 @@ def finish(proc, name):
     except BaseException:
         stop(proc)
         raise
+    return check_exit(proc, name, err)
+
+
+def check_exit(proc, name, err):
+    """Raise ToolError with the tool's own words when it failed or was killed; return its stderr otherwise."""
     if proc.returncode != 0:
         if proc.returncode < 0:
             reason = "killed by signal %s" % signal.Signals(-proc.returncode).name
