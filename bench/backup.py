@@ -4,15 +4,16 @@
 Builds `bench_backup` (generate_series) on the lab's PostgreSQL, then times
   create   backup_restore state=create (pg_dump -Fd -j2 in a shared snapshot + row counts + sha256 + manifest)
            vs raw `pg_dump -Fd -j2`
-  restore  backup_restore state=restore into a new database (staging db, pg_restore -j2, row counts, rename)
-           vs raw `createdb` + `pg_restore -j2`
+  restore  backup_restore state=restore into a new database (staging db, pg_restore -j2 while the checksums are
+           recomputed, row counts once the data is in, rename) vs raw `createdb` + `pg_restore -j2`
   verify   backup_restore state=verify (checksums, restore into a scratch database, row counts)
 and prints the ratios (target: create and restore <= 1.10x the raw tool). The module runs through
-`ansible localhost -m`: the ratios include Ansible's start-up (a few seconds on a busy machine); the module's
-own time (from its result) is printed next to them. Everything it creates is dropped at the end.
-Prints figures; asserts nothing.
+`ansible localhost -m`: the ratios include Ansible's start-up (a few seconds on a busy machine), which is
+measured on its own too (`ansible localhost -m ping`, same settings); the module's own time (from its result)
+is printed next to them. The raw tool and the module take turns going first, so use an even number of rounds.
+Everything it creates is dropped at the end. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/backup.py [--size-mb 520] [--rounds 3] [--jobs 2] [--keep-db]
+    .venv/bin/python bench/backup.py [--size-mb 520] [--rounds 4] [--jobs 2] [--keep-db]
 """
 import argparse
 import json
@@ -90,9 +91,10 @@ def build(server, size_mb):
     return rows, time.perf_counter() - started
 
 
-def module(env, args):
-    argv = [str(REPO / ".venv" / "bin" / "ansible"), "localhost", "-m", "pynomaly.incident_response.backup_restore",
-            "-a", json.dumps(args)]
+def module(env, args, name="pynomaly.incident_response.backup_restore"):
+    argv = [str(REPO / ".venv" / "bin" / "ansible"), "localhost", "-m", name]
+    if args:
+        argv += ["-a", json.dumps(args)]
     run_env = dict(os.environ, **{k: str(v) for k, v in env.items()}, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                    ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     started = time.perf_counter()
@@ -107,7 +109,7 @@ def module(env, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=520)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true", help="reuse bench_backup if it exists and keep it")
     opts = parser.parse_args()
@@ -126,6 +128,9 @@ def main():
         print("jobs: %d, rounds: %d, CPUs: %d, load average: %s" % (
             opts.jobs, opts.rounds, os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
 
+        # What any module pays before and after its own work: ansible's start-up, AnsiballZ, the result.
+        startup = statistics.median(module(env, {}, name="ansible.builtin.ping")[0] for _ in range(5))
+        print("ansible start-up (ansible localhost -m ping, median of 5): %.2f s" % startup, flush=True)
         figures = {"create": [], "raw_dump": [], "restore": [], "raw_restore": [], "verify": []}
         inside = {"create": [], "restore": [], "verify": []}  # the module's own time, without Ansible's start-up
         dump_mb = 0.0
@@ -175,10 +180,12 @@ def main():
             dumped = created["manifest"]["database"]["timings"]
             loaded = restored["components"]["database"]["timings"]
             print("round %d: raw pg_dump %.1f s, create %.1f s (its pg_dump %.1f s, counts done at %.1f s); "
-                  "raw restore %.1f s, restore %.1f s (its pg_restore %.1f s, counts %.1f s)"
+                  "raw restore %.1f s, restore %.1f s (its pg_restore %.1f s, counts %.1f s of which %.1f s after "
+                  "pg_restore)"
                   % (round_no + 1, figures["raw_dump"][-1], figures["create"][-1], dumped["pg_dump_seconds"],
                      dumped["row_counts_seconds"], figures["raw_restore"][-1], figures["restore"][-1],
-                     loaded["pg_restore_seconds"], loaded["row_counts_seconds"]), flush=True)
+                     loaded["pg_restore_seconds"], loaded["row_counts_seconds"],
+                     loaded["row_counts_after_pg_restore_seconds"]), flush=True)
 
             took, verified = module(env, {"state": "verify", "repository": str(repo), "login_db": DB,
                                           "jobs": opts.jobs})
@@ -201,6 +208,8 @@ def main():
             own["restore"] / med["raw_restore"]))
         print("%-36s %8.1f s   in the module %.1f s (checksums + restore into a scratch db + row counts)" % (
             "backup_restore verify", med["verify"], own["verify"]))
+        print("ansible start-up alone adds %.2fx to the raw pg_dump's time and %.2fx to the raw restore's" % (
+            startup / med["raw_dump"], startup / med["raw_restore"]))
         print("min/max per step: %s" % json.dumps(dict((k, [round(min(v), 1), round(max(v), 1)])
                                                         for k, v in figures.items())))
     finally:
