@@ -256,9 +256,12 @@ def test_latency_makes_responses_slower_than_two_seconds(engineer, run_module):
                  timeout=30, what="20 access lines since the injection")
     assert statistics.median(float(f[6].rstrip("s")) for f in lines) > 2.0
     # the request-duration histogram: most of the new requests are over 2 s
+    # The histogram observes a request when it ends, 3 s after /metrics counted it in http_requests_total:
+    # wait on the histogram's own count.
+    count = ("http_request_duration_seconds_count", ())
     before = engineer.metrics()
-    traffic_delta(engineer, 30)
-    after = engineer.metrics()
+    after = poll(lambda: (now := engineer.metrics())[count] - before[count] >= 30 and now, timeout=60,
+                 what="30 more requests in the duration histogram")
     under_2s = after[("http_request_duration_seconds_bucket", (("le", "2.0"),))] - \
         before[("http_request_duration_seconds_bucket", (("le", "2.0"),))]
     total = after[("http_request_duration_seconds_count", ())] - before[("http_request_duration_seconds_count", ())]
