@@ -15,7 +15,7 @@ run; measured on its own with `ansible localhost -m ping`) and the module's own 
 printed next to it. The raw tool and the module take turns going first, so use an even number of rounds.
 Everything it creates is dropped at the end. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/backup.py [--size-mb 520] [--rounds 4] [--jobs 2] [--keep-db]
+    .venv/bin/python bench/backup.py [--size-mb 1100] [--rounds 4] [--jobs 2] [--keep-db]
 """
 import argparse
 import json
@@ -118,7 +118,7 @@ def stamp(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mb", type=int, default=520)
+    parser.add_argument("--size-mb", type=int, default=1100)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true", help="reuse bench_backup if it exists and keep it")
