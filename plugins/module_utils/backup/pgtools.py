@@ -83,6 +83,11 @@ class PgTools(object):
             if kwargs.get(key) is not None:
                 env[var] = str(kwargs[key])
         env["PGAPPNAME"] = "pynomaly_backup_restore"
+        # Messages in English whatever the operator's locale: pg_restore's progress lines are parsed, and its
+        # errors are quoted. LC_ALL would override LC_MESSAGES, so its value moves to LANG.
+        if env.get("LC_ALL"):
+            env["LANG"] = env.pop("LC_ALL")
+        env["LC_MESSAGES"] = "C"
         return env
 
     def start_dump(self, params, dbname, target, jobs, snapshot, compression=None):

@@ -97,3 +97,13 @@ def test_a_restore_is_stopped_as_soon_as_it_is_abandoned(tools, tmp_path, monkey
     with pytest.raises(ToolError, match=r"pg_restore failed \(killed by signal SIGTERM\)"):
         tools.restore(PARAMS, "copy", str(tmp_path), 2, on_data_loaded=lambda: None, abandon=abandon)
     assert time.monotonic() - started < 5, "pg_restore ran on after the restore was abandoned"
+
+
+def test_the_tools_speak_english_whatever_the_operators_locale(monkeypatch):
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("PGHOST", "elsewhere.example")
+    env = PgTools.environment({"login_host": "127.0.0.1", "login_port": 5432, "login_user": "postgres",
+                               "login_password": "s3cret"}, "pynomaly")
+    assert env["LC_MESSAGES"] == "C"
+    assert "LC_ALL" not in env and env["LANG"] == "de_DE.UTF-8"  # the other categories keep the locale
+    assert env["PGHOST"] == "127.0.0.1" and env["PGPASSWORD"] == "s3cret"
