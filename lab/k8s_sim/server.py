@@ -569,22 +569,24 @@ class ApiServer:
                 "spec": {"replicas": obj["spec"].get("replicas", 1)}, "status": status}
 
     async def scale(self, request, rtype, namespace, name):
+        if request.method not in ("GET", "PUT", "PATCH"):
+            raise errors.method_not_allowed()
+        kind = PATCH_TYPES.get(request.content_type) if request.method == "PATCH" else None
+        if request.method == "PATCH" and kind is None:
+            raise errors.unsupported_media(request.content_type)
+        # The body first: nothing may await between reading the object and writing it back, or a controller's
+        # write in between would turn a patch without a resourceVersion into a 409 (the apiserver retries).
+        body = await self._body(request) if request.method != "GET" else None
         obj = self.store.must_get(rtype, namespace, name)
         current = self._scale_of(rtype, obj)
         if request.method == "GET":
             return json_response(current)
         if request.method == "PUT":
-            body = await self._body(request)
             if not isinstance(body, dict):
                 raise errors.bad_request("invalid Scale")
             new_scale = body
-        elif request.method == "PATCH":
-            kind = PATCH_TYPES.get(request.content_type)
-            if kind is None:
-                raise errors.unsupported_media(request.content_type)
-            new_scale = apply_patch(kind, copy.deepcopy(current), await self._body(request))
         else:
-            raise errors.method_not_allowed()
+            new_scale = apply_patch(kind, copy.deepcopy(current), body)
         expect = (new_scale.get("metadata") or {}).get("resourceVersion")
         if expect and expect != obj["metadata"]["resourceVersion"]:
             raise errors.conflict(rtype, name)

@@ -221,3 +221,36 @@ def test_statefulset_and_daemonset_controllers(apps, namespace, until):
                    s.number_ready == 3 and s,
                    timeout=20, what="daemonset on 3 nodes")
     assert status.desired_number_scheduled == 3 and status.updated_number_scheduled == 3
+
+
+def test_a_scale_patch_without_resource_version_never_conflicts_with_a_controller_write(apps, namespace, manifest,
+                                                                                        k8s_service):
+    """The body of a slow client arrives while the deployment controller writes the object: the apiserver
+    applies a patch that carries no resourceVersion to the latest object (it retries), never 409."""
+    import json
+    import socket
+    import ssl
+    import time
+    from urllib.parse import urlsplit
+
+    apps.create_namespaced_deployment(namespace, manifest("web", replicas=2))
+    before = apps.read_namespaced_deployment("web", namespace).metadata.resource_version
+    url = urlsplit(k8s_service.url)
+    body = json.dumps({"spec": {"replicas": 3}}).encode()
+    head = (f"PATCH /apis/apps/v1/namespaces/{namespace}/deployments/web/scale HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: Bearer {k8s_service.token}\r\nContent-Type: application/merge-patch+json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    ctx = ssl.create_default_context(cafile=str(k8s_service.dir / "ca.crt"))
+    with socket.create_connection((url.hostname, url.port), timeout=10) as raw, \
+            ctx.wrap_socket(raw, server_hostname=url.hostname) as tls:
+        tls.sendall(head)
+        deadline = time.monotonic() + 10
+        while apps.read_namespaced_deployment("web", namespace).metadata.resource_version == before:
+            assert time.monotonic() < deadline, "the controller never wrote the deployment"
+            time.sleep(0.05)
+        tls.sendall(body)
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    assert answer.split(b"\r\n", 1)[0].split()[1] == b"200", answer[:400]
+    assert apps.read_namespaced_deployment("web", namespace).spec.replicas == 3
