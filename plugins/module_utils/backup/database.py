@@ -51,6 +51,12 @@ def pg_errors(action):
         raise BackupError("%s: %s" % (action, str(exc).strip())) from None
 
 
+def count_rows(cursor, schema, table):
+    """The exact row count of one table."""
+    cursor.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+    return cursor.fetchone()[0]
+
+
 def row_counts(cursor, between_tables=None):
     """Exact row count of every user table, keyed schema.table."""
     cursor.execute(USER_TABLES)
@@ -58,8 +64,7 @@ def row_counts(cursor, between_tables=None):
     for schema, table in cursor.fetchall():
         if between_tables:
             between_tables()
-        cursor.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
-        counts["%s.%s" % (schema, table)] = cursor.fetchone()[0]
+        counts["%s.%s" % (schema, table)] = count_rows(cursor, schema, table)
     return counts
 
 
@@ -147,7 +152,7 @@ class CopyCounter(object):
             helper.join()
         if failures:
             raise failures[0]
-        return dict(("%s.%s" % (schema, table), counts["%s.%s" % (schema, table)]) for schema, table in sorted(tables))
+        return dict(sorted(counts.items()))
 
     @staticmethod
     def _count_from(conn, pending, counts, failures):
@@ -160,9 +165,7 @@ class CopyCounter(object):
             try:
                 with pg_errors("counting the rows of %s.%s in the restored copy" % (schema, table)):
                     with conn.cursor() as cur:
-                        cur.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema),
-                                                                                 sql.Identifier(table)))
-                        counts["%s.%s" % (schema, table)] = cur.fetchone()[0]
+                        counts["%s.%s" % (schema, table)] = count_rows(cur, schema, table)
             except BackupError as exc:
                 failures.append(exc)
 

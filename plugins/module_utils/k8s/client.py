@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+from urllib.parse import quote
 
 from ansible.module_utils.basic import env_fallback
 
@@ -25,11 +26,6 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.err
     ResourceConflict,
 )
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.transport import Transport, TransportError
-
-try:
-    from urllib.parse import quote
-except ImportError:  # pragma: no cover
-    quote = None
 
 # Seconds for one API request (connect, read). Waits poll with many short requests.
 REQUEST_TIMEOUT = 15

@@ -15,17 +15,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import http.client as http_client
 import os
 import shutil
 import socket
 import ssl
 import tempfile
-
-try:
-    import http.client as http_client
-    from urllib.parse import urlencode, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
-    http_client = None
+from urllib.parse import urlencode, urlsplit
 
 USER_AGENT = 'pynomaly.incident_response'
 
@@ -35,11 +31,11 @@ class TransportError(Exception):
 
 
 def _tls_context(settings):
-    context = ssl.create_default_context()
     if settings.insecure:
+        context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    elif settings.ca_file or settings.ca_data:
+    else:
         context = ssl.create_default_context(cafile=settings.ca_file,
                                              cadata=settings.ca_data.decode('ascii') if settings.ca_data else None)
     if settings.cert_file or settings.cert_data:
@@ -67,18 +63,17 @@ def _load_client_cert(context, settings):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-class _HTTPSConnection(http_client.HTTPSConnection if http_client else object):
+class _HTTPSConnection(http_client.HTTPSConnection):
     """HTTPSConnection that verifies the certificate against tls-server-name when the kubeconfig sets one."""
 
     def __init__(self, host, port, context, timeout, server_name=None):
         super().__init__(host, port, context=context, timeout=timeout)
         self._server_name = server_name
-        self._tls_context = context
 
     def connect(self):
         http_client.HTTPConnection.connect(self)
-        name = self._server_name or getattr(self, '_tunnel_host', None) or self.host
-        self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=name)
+        name = self._server_name or self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=name)
 
 
 class Transport(object):
@@ -141,13 +136,14 @@ class Transport(object):
                 response = conn.getresponse()
                 data = response.read()
             except (http_client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-                self.close()
+                conn.close()
+                self._conn = None
                 if reused and attempt == 1:
                     continue  # the server closed the idle connection: open a new one
                 raise TransportError(_describe(exc)) from None
             except (TimeoutError, ssl.SSLError, http_client.HTTPException, OSError) as exc:
-                self._conn = conn
-                self.close()
+                conn.close()
+                self._conn = None
                 raise TransportError(_describe(exc)) from None
             if response.will_close:
                 conn.close()
