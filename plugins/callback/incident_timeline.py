@@ -22,10 +22,14 @@ description:
     and C(postmortem.html) (self-contained, with an SVG timeline chart) with the summary, severity,
     timeline, actions taken, and the measured time to detect, contain and recover against the
     response target of the severity and the RTO of the affected component.
-  - A run that marks a milestone is filed under C(<output_dir>/<incident_id>/) and added to the runs
-    already there, so the declare and resolve playbooks of one incident share one timeline. A run
-    under C(--check) is written to C(<incident_id>/dry-run/) alone and never merged. A run without a
-    milestone is filed under C(<output_dir>/runs/<time>-<playbook>/).
+  - The incident record in the cluster is the timeline's home. A run that opened or joined an incident with
+    P(pynomaly.incident_response.incident#module) streams its timeline into that record (through the process that
+    keeps the run's Lease), so the post-mortem holds what every run saw and did, wherever it ran. With
+    C(store=local) the record is a file; when the cluster did not answer, the run's timeline is kept aside and
+    written by the next run that reaches it.
+  - The post-mortem files are rendered from the whole record into C(<output_dir>/<incident_id>/). A run under
+    C(--check) writes C(<incident_id>/dry-run/) from itself alone and never touches the record. A run
+    without an incident is rendered under C(<output_dir>/runs/<time>-<playbook>/).
   - Results of tasks with C(no_log) are never recorded, at any verbosity; module arguments
     (C(invocation)) are never recorded at all.
   - Ad hoc commands (C(ansible -m)) are not recorded.
@@ -36,7 +40,7 @@ options:
   output_dir:
     description: Folder the timelines are written to (created when missing).
     type: path
-    default: ~/.ansible/incident_timeline
+    default: ./incident-reports
     env:
       - name: INCIDENT_TIMELINE_DIR
     ini:
@@ -65,10 +69,20 @@ options:
 import json
 import os
 import re
+import uuid
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.identity import (
+    HOLDER_ENV,
+    RUN_ID_ENV,
+    run_holder,
+)
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.record import apply_op
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.spool import Spool
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.store import LocalStore
+from ansible_collections.pynomaly.incident_response.plugins.plugin_utils import incident_keeper
 from ansible_collections.pynomaly.incident_response.plugins.plugin_utils.timeline_report import (
     build_document,
     iso,
@@ -156,11 +170,18 @@ class CallbackModule(CallbackBase):
         self._run = None
         self._starts = {}
         self._task_started = {}
+        self._home = {}  # where the incident record is: keeper socket, local store or spool
 
     # --- collecting -------------------------------------------------------------------
 
     def v2_playbook_on_start(self, playbook):
+        run_id = uuid.uuid4().hex
+        os.environ[RUN_ID_ENV] = run_id
+        os.environ[HOLDER_ENV] = run_holder(pid=os.getpid(), run_id=run_id)
+        self._home = {}
         self._run = {
+            "run_id": run_id,
+            "holder": os.environ[HOLDER_ENV],
             "playbook": os.path.basename(_attr(playbook, "_file_name") or "playbook"),
             "playbook_path": _attr(playbook, "_file_name"),
             "started": iso(utcnow()),
@@ -216,6 +237,30 @@ class CallbackModule(CallbackBase):
         if not entry["results"].get("censored"):
             for milestone in _milestones(data):
                 self._add_milestone(milestone, host_name)
+            if task.action.endswith("incident") and data.get("incident_id") and not data.get("failed"):
+                self._joined(data)
+        self._stream()
+
+    def _joined(self, data):
+        """The incident action told where the record is: follow it for the rest of the run."""
+        if self._run["incident_id"] is None:
+            self._run["incident_id"] = data["incident_id"]
+        if data["incident_id"] != self._run["incident_id"]:
+            return
+        if isinstance(data.get("incident_keeper"), dict):
+            self._home = {"keeper": data["incident_keeper"]["socket"]}
+        elif data.get("incident_local_store"):
+            self._home = {"local": data["incident_local_store"]}
+        elif data.get("store") == "deferred" and data.get("deferred"):
+            self._home = {"spool": os.path.dirname(data["deferred"])}
+
+    def _stream(self):
+        if self._home.get("keeper"):
+            try:
+                incident_keeper.send(self._home["keeper"], {"op": "run", "run": self._run}, timeout=5)
+            except OSError as exc:
+                self._display.warning("incident_timeline: the record keeper did not take the timeline (%s); "
+                                      "it is sent again at the end of the run" % exc)
 
     def _add_milestone(self, milestone, host_name):
         if milestone.get("incident_id") and milestone.get("milestone"):
@@ -267,7 +312,7 @@ class CallbackModule(CallbackBase):
                 folder = os.path.join(folder, "dry-run")
                 runs = [run]
             else:
-                runs = [*self._previous_runs(folder), run]
+                runs = self._save(run)
         elif self.get_option("record_all_runs"):
             stamp = run["started"].replace(":", "").replace("-", "")[:15]
             name = "%s-%s" % (stamp, SAFE_NAME.sub("_", os.path.splitext(run["playbook"])[0]))
@@ -281,6 +326,39 @@ class CallbackModule(CallbackBase):
         _write_atomic(os.path.join(folder, "postmortem.md"), render_markdown(document))
         _write_atomic(os.path.join(folder, "postmortem.html"), render_html(document))
         return folder
+
+    def _save(self, run):
+        """Put the run into the incident record; the record's whole timeline (for the post-mortem)."""
+        home = self._home
+        if home.get("keeper"):
+            try:
+                answer = incident_keeper.send(home["keeper"], {"op": "finish", "run": run}, timeout=60, reply=True)
+            except (OSError, ValueError) as exc:
+                self._display.warning("incident_timeline: the record keeper did not answer (%s); this run's "
+                                      "timeline may be missing from the incident record" % exc)
+                return [run]
+            answer = answer or {}
+            if answer.get("lease_lost"):
+                self._display.warning("incident_timeline: this run's Lease on %s expired and was taken by another "
+                                      "run while it was running" % run["incident_id"])
+            if not answer.get("ok"):
+                self._display.warning("incident_timeline: the incident record could not be written (%s); the "
+                                      "timeline is kept aside in %s for the next run"
+                                      % (answer.get("error"), answer.get("spooled")))
+            return answer.get("runs") or [run]
+        if home.get("local"):
+            store = LocalStore(home["local"])
+            _before, after = store.update(run["incident_id"], lambda r, t: apply_op(r, t, {"op": "run", "run": run}))
+            return after.timeline.get("runs") or [run]
+        if home.get("spool"):
+            path = Spool(home["spool"]).add(run["incident_id"], {"op": "run", "run": run})
+            self._display.warning("incident_timeline: the cluster did not answer; this run's timeline is kept aside "
+                                  "in %s and written to the incident record by the next run that reaches it" % path)
+            return [run]
+        # A run that never opened the incident record (only marked milestones): merged with the runs
+        # rendered before it on this machine.
+        folder = os.path.join(os.path.expanduser(self.get_option("output_dir")), SAFE_NAME.sub("_", run["incident_id"]))
+        return [*self._previous_runs(folder), run]
 
     def _previous_runs(self, folder):
         path = os.path.join(folder, "timeline.json")

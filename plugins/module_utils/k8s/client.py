@@ -74,11 +74,11 @@ class K8sClient(object):
         self.transport = Transport(settings, timeout)
 
     @classmethod
-    def from_params(cls, params, ca_cert_option='ca_cert'):
+    def from_params(cls, params, ca_cert_option='ca_cert', timeout=REQUEST_TIMEOUT):
         """From a module's connection options (`ca_cert_option` names the CA option where ca_cert is taken)."""
         values = dict((n, params.get(n)) for n in PARAM_NAMES)
         values['ca_cert'] = params.get(ca_cert_option)
-        return cls(resolve(**values))
+        return cls(resolve(**values), timeout=timeout)
 
     def _send(self, method, path, what, query=None, body=None, content_type=None, accept=None):
         data = None if body is None else json.dumps(body).encode('utf-8')
@@ -117,6 +117,10 @@ class K8sClient(object):
         """A JSON patch (a list of operations) or a strategic merge patch (a dict), like kubectl patch."""
         kind = 'application/json-patch+json' if isinstance(body, list) else 'application/strategic-merge-patch+json'
         return self._json('PATCH', path, what, body=body, content_type=kind)
+
+    def delete(self, path, body, what):
+        """DELETE with DeleteOptions (preconditions, propagation)."""
+        return self._json('DELETE', path, what, body=body)
 
     def text(self, path, what, query=None):
         """For endpoints that answer plain text (pod logs)."""

@@ -11,14 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.errors import IncidentResponseError
 
-class K8sModuleError(Exception):
-    """Base class. `details` is returned next to the message (e.g. the revisions that exist)."""
 
-    def __init__(self, message, **details):
-        super().__init__(message)
-        self.message = message
-        self.details = details
+class K8sModuleError(IncidentResponseError):
+    """Base class of what goes wrong talking to Kubernetes."""
 
 
 class ApiUnreachable(K8sModuleError):
