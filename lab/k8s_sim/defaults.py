@@ -126,6 +126,12 @@ def apply_defaults(rtype, obj):
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
     elif rtype is R.NETWORKPOLICIES:
         spec.setdefault("policyTypes", ["Ingress"] + (["Egress"] if spec.get("egress") else []))
+    elif rtype is R.LEASES:
+        # The lease strategy's PrepareForCreate/Update: strategy and preferredHolder belong to the
+        # CoordinatedLeaderElection feature gate, off by default in 1.32, so they are dropped.
+        spec = obj.setdefault("spec", {})
+        spec.pop("strategy", None)
+        spec.pop("preferredHolder", None)
     return obj
 
 
@@ -200,8 +206,23 @@ def validate(rtype, obj):
             causes.append(("spec.maxReplicas", f"Invalid value: {mx}: must be greater than or equal to `minReplicas`"))
         if not spec.get("scaleTargetRef"):
             causes.append(("spec.scaleTargetRef.kind", "Required value"))
+    elif rtype is R.LEASES:
+        causes += _validate_lease_spec(spec)
     if causes:
         raise errors.invalid(rtype, name, causes)
+
+
+def _validate_lease_spec(spec):
+    """pkg/apis/coordination/validation ValidateLeaseSpec (holderIdentity is free text; acquireTime and
+    renewTime were already checked when the body was decoded, see typed.py)."""
+    causes = []
+    duration = spec.get("leaseDurationSeconds")
+    if duration is not None and duration <= 0:
+        causes.append(("spec.leaseDurationSeconds", f"Invalid value: {duration}: must be greater than 0"))
+    transitions = spec.get("leaseTransitions")
+    if transitions is not None and transitions < 0:
+        causes.append(("spec.leaseTransitions", f"Invalid value: {transitions}: must be greater than or equal to 0"))
+    return causes
 
 
 def _validate_pod_spec(spec, where):
@@ -240,6 +261,7 @@ KNOWN_FIELDS = {
                              "count", "type", "eventTime", "series", "action", "related", "reportingComponent",
                              "reportingInstance"},
     R.CONTROLLERREVISIONS.key: _COMMON | {"data", "revision"},
+    R.LEASES.key: _COMMON | {"spec"},
 }
 _SPEC_FIELDS = {
     R.DEPLOYMENTS.key: {"replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit",
@@ -249,6 +271,8 @@ _SPEC_FIELDS = {
                          "podManagementPolicy", "updateStrategy", "revisionHistoryLimit", "minReadySeconds",
                          "persistentVolumeClaimRetentionPolicy", "ordinals"},
     R.DAEMONSETS.key: {"selector", "template", "updateStrategy", "minReadySeconds", "revisionHistoryLimit"},
+    R.LEASES.key: {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions",
+                   "strategy", "preferredHolder"},
 }
 _POD_SPEC_FIELDS = {
     "volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy", "terminationGracePeriodSeconds",
@@ -265,7 +289,7 @@ _CONTAINER_FIELDS = {
     "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce",
     "tty",
 }
-_METADATA_FIELDS = {
+METADATA_FIELDS = {
     "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
     "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers",
     "managedFields",
@@ -277,7 +301,7 @@ def unknown_fields(rtype, obj):
     found = []
     allowed = KNOWN_FIELDS.get(rtype.key, _COMMON | {"spec", "status"})
     found += [k for k in obj if k not in allowed]
-    found += [f"metadata.{k}" for k in (obj.get("metadata") or {}) if k not in _METADATA_FIELDS]
+    found += [f"metadata.{k}" for k in (obj.get("metadata") or {}) if k not in METADATA_FIELDS]
     spec = obj.get("spec")
     if isinstance(spec, dict) and rtype.key in _SPEC_FIELDS:
         found += [f"spec.{k}" for k in spec if k not in _SPEC_FIELDS[rtype.key]]

@@ -69,6 +69,28 @@ def invalid(rtype, name, causes):
                     details, [{"reason": _cause_reason(msg), "message": msg, "field": field} for field, msg in causes])
 
 
+def resource_version_required(rtype, name):
+    """A PUT without metadata.resourceVersion on a kind whose strategy disallows unconditional updates
+    (the generic registry's message, with the resource as the "kind" and the uint64 zero as Go's %#v)."""
+    msg = "Invalid value: 0x0: must be specified for an update"
+    return ApiError(422, "Invalid", f'{_qualified(rtype)} "{name}" is invalid: metadata.resourceVersion: {msg}',
+                    _details(rtype, name), [{"reason": "FieldValueInvalid", "message": msg,
+                                              "field": "metadata.resourceVersion"}])
+
+
+def cannot_decode(rtype, why):
+    """A body the kind's Go type cannot hold (create and update decode it before anything else)."""
+    return ApiError(400, "BadRequest", f'{rtype.kind} in version "{rtype.version}" cannot be handled as a '
+                                       f"{rtype.kind}: {why}")
+
+
+def invalid_patch(shown, why):
+    """A patch whose result the kind's Go type cannot hold: NewInvalid with an empty GroupKind and name."""
+    msg = f"Invalid value: {shown}: {why}"
+    return ApiError(422, "Invalid", f' "" is invalid: patch: {msg}', {},
+                    [{"reason": "FieldValueInvalid", "message": msg, "field": "patch"}])
+
+
 def _cause_reason(msg):
     if msg.startswith("Required value"):
         return "FieldValueRequired"

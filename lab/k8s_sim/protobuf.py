@@ -1,5 +1,6 @@
 """Decoding of the Kubernetes protobuf envelope for the kinds kubectl's generator commands send
-(`kubectl create namespace|deployment|configmap|secret|service`, `kubectl run`, `kubectl expose`).
+(`kubectl create namespace|deployment|configmap|secret|service`, `kubectl run`, `kubectl expose`), and
+Leases (client-go's leader election writes them with a typed client, protobuf when so configured).
 
 Kubernetes' typed clients encode bodies as `k8s\\x00` + runtime.Unknown{typeMeta, raw}; `raw` is the
 object in the wire format of k8s.io/api's generated.proto. The schemas below carry the field numbers
@@ -7,11 +8,12 @@ of those .proto files for the fields these commands set (and their common neighb
 are skipped. Pointer fields (`?`) keep zero values; other zero values are dropped, as JSON's omitempty.
 """
 from k8s_sim.errors import ApiError
+from k8s_sim.typed import format_micro_time
 
 MAGIC = b"k8s\x00"
 
 STR, INT, BOOL, BYTES = "string", "int", "bool", "bytes"
-OPT_INT, OPT_BOOL = "int?", "bool?"
+OPT_INT, OPT_BOOL, OPT_STR = "int?", "bool?", "string?"
 
 
 def _map(value_type=STR):
@@ -69,8 +71,13 @@ SCHEMAS = {
                     11: ("externalName", STR)},
     "ServicePort": {1: ("name", STR), 2: ("protocol", STR), 3: ("port", INT), 4: ("targetPort", "IntOrString"),
                     5: ("nodePort", INT)},
+    "Lease": {1: ("metadata", "ObjectMeta"), 2: ("spec", "LeaseSpec")},
+    "LeaseSpec": {1: ("holderIdentity", OPT_STR), 2: ("leaseDurationSeconds", OPT_INT), 3: ("acquireTime", "MicroTime"),
+                  4: ("renewTime", "MicroTime"), 5: ("leaseTransitions", OPT_INT), 6: ("strategy", OPT_STR),
+                  7: ("preferredHolder", OPT_STR)},
+    "MicroTime": {1: ("seconds", INT), 2: ("nanos", INT)},
 }
-KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "Pod", "Service"}
+KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "Pod", "Service", "Lease"}
 
 
 def _varint(data, i):
@@ -106,7 +113,7 @@ def _fields(data):
 
 
 def _scalar(kind, value):
-    if kind in (STR,):
+    if kind in (STR, OPT_STR):
         return value.decode()
     if kind == BYTES:
         import base64
@@ -138,6 +145,8 @@ def decode_message(name, data):
         return out.get("strVal", "") if out.get("type") == 1 else out.get("intVal", 0)
     if name == "Quantity":
         return out.get("string", "")
+    if name == "MicroTime":
+        return format_micro_time(out.get("seconds", 0), out.get("nanos", 0) // 1000)
     return _omit_empty(name, out)
 
 
@@ -146,7 +155,7 @@ def _omit_empty(name, obj):
     result = {}
     for key, value in obj.items():
         kind = schema.get(key)
-        if kind in (OPT_INT, OPT_BOOL):
+        if kind in (OPT_INT, OPT_BOOL, OPT_STR):
             result[key] = value
         elif isinstance(value, dict | list):
             if value or key in ("resources", "strategy", "spec", "metadata"):

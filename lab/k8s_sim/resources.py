@@ -18,6 +18,10 @@ class ResourceType:
     subresources: tuple = ()  # names like "status", "scale", "log"
     generation: bool = False  # metadata.generation tracks spec changes
     stored: bool = True  # False: computed on read (metrics)
+    # The registry strategy's AllowCreateOnUpdate / AllowUnconditionalUpdate: a PUT to a missing object
+    # creates it; a PUT without metadata.resourceVersion overwrites (else 422 "must be specified").
+    create_on_update: bool = False
+    unconditional_update: bool = True
 
     @property
     def api_version(self):
@@ -64,6 +68,7 @@ HPAS = R("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscal
          categories=("all",), subresources=("status",), generation=True)
 NETWORKPOLICIES = R("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",),
                     generation=True)
+LEASES = R("coordination.k8s.io", "v1", "leases", "Lease", create_on_update=True, unconditional_update=False)
 ENDPOINTS = R("", "v1", "endpoints", "Endpoints", short_names=("ep",), verbs=tuple(VERBS_RO), stored=False)
 ENDPOINTSLICES = R("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", verbs=tuple(VERBS_RO), stored=False)
 POD_METRICS = R("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=tuple(VERBS_RO), stored=False)
@@ -71,7 +76,8 @@ NODE_METRICS = R("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", namespaced
                  stored=False)
 
 ALL = [NAMESPACES, NODES, PODS, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS,
-       DAEMONSETS, CONTROLLERREVISIONS, HPAS, NETWORKPOLICIES, ENDPOINTS, ENDPOINTSLICES, POD_METRICS, NODE_METRICS]
+       DAEMONSETS, CONTROLLERREVISIONS, HPAS, NETWORKPOLICIES, LEASES, ENDPOINTS, ENDPOINTSLICES, POD_METRICS,
+       NODE_METRICS]
 
 BY_PATH = {(r.group, r.version, r.plural): r for r in ALL}
 BY_KIND = {(r.api_version, r.kind): r for r in ALL}

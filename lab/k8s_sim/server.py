@@ -10,7 +10,7 @@ import time
 import yaml
 from aiohttp import web
 
-from k8s_sim import defaults, endpoints, errors, logs, metrics, openapi, protobuf, tables
+from k8s_sim import defaults, endpoints, errors, logs, metrics, openapi, protobuf, tables, typed
 from k8s_sim import resources as R
 from k8s_sim.errors import ApiError
 from k8s_sim.patch import PATCH_TYPES, apply_patch
@@ -335,6 +335,32 @@ class ApiServer:
                                      f"({rtype.kind})")
         body["kind"], body["apiVersion"] = rtype.kind, rtype.api_version
 
+    @staticmethod
+    def _typed(rtype, body):
+        """The body as the kind's Go type holds it, for the kinds the simulator decodes (typed.py): 400 when
+        a value cannot be decoded, unknown fields dropped."""
+        decoder = typed.DECODERS.get(rtype.key)
+        if decoder is None:
+            return body
+        try:
+            return decoder(body)
+        except typed.DecodeError as exc:
+            raise errors.cannot_decode(rtype, exc) from None
+
+    @staticmethod
+    def _check_identity(rtype, body, namespace, name):
+        """The update handler's checks of the body against the URL, before the object is read."""
+        meta = body.get("metadata") or {}
+        if rtype.namespaced and meta.get("namespace") and namespace and meta["namespace"] != namespace:
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
+                                     "the request")
+        if not meta.get("name"):
+            raise errors.bad_request(f"the name of the object ({name} based on URL) was undeterminable: name must "
+                                     "be provided")
+        if meta["name"] != name:
+            raise errors.bad_request(f'the name of the object ({meta["name"]}) does not match the name on the URL '
+                                     f"({name})")
+
     def _field_validation(self, request, rtype, obj):
         mode = request.query.get("fieldValidation", "")
         unknown = defaults.unknown_fields(rtype, obj) if mode in ("Strict", "Warn") else []
@@ -384,7 +410,9 @@ class ApiServer:
     async def create(self, request, rtype, namespace):
         body = await self._body(request)
         self._check_type(rtype, body, request)
+        decoded = self._typed(rtype, body)
         headers = self._field_validation(request, rtype, body)
+        body = decoded
         meta = body.setdefault("metadata", {})
         if rtype.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
@@ -394,6 +422,11 @@ class ApiServer:
             self._namespace_ok(rtype, meta["namespace"])
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
+        return self._store_new(request, rtype, body, headers)
+
+    def _store_new(self, request, rtype, body, headers):
+        """The create path from the server-owned fields on (POST, and PUT of a kind that creates on update)."""
+        meta = body["metadata"]
         for server_owned in ("uid", "resourceVersion", "creationTimestamp", "generation", "deletionTimestamp",
                              "managedFields", "selfLink"):
             meta.pop(server_owned, None)
@@ -460,9 +493,21 @@ class ApiServer:
     async def replace(self, request, rtype, namespace, name, sub):
         body = await self._body(request)
         self._check_type(rtype, body, request)
+        decoded = self._typed(rtype, body)
         headers = self._field_validation(request, rtype, body)
-        old = self.store.must_get(rtype, namespace, name)
+        body = decoded
+        self._check_identity(rtype, body, namespace, name)
+        old = self.store.get(rtype, namespace, name)
+        if old is None:
+            if not rtype.create_on_update or sub:
+                raise errors.not_found(rtype, name)
+            if rtype.namespaced:
+                body["metadata"]["namespace"] = namespace
+                self._namespace_ok(rtype, namespace)
+            return self._store_new(request, rtype, body, headers)
         expect = (body.get("metadata") or {}).get("resourceVersion")
+        if not expect and not rtype.unconditional_update:
+            raise errors.resource_version_required(rtype, name)
         if expect and expect != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rtype, name)
         new = self._finish_update(rtype, old, body, sub)
@@ -485,6 +530,7 @@ class ApiServer:
                     body["metadata"]["namespace"] = namespace
                     self._namespace_ok(rtype, namespace)
                 self._check_type(rtype, body, request)
+                body = self._typed(rtype, body)
                 self._prepare(rtype, body)
                 if self._dry_run(request):
                     return json_response(body, 201)
@@ -493,7 +539,9 @@ class ApiServer:
         patched = apply_patch(kind, copy.deepcopy(old), body)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch did not produce an object")
+        decoded = self._typed_patch(rtype, kind, body, patched)
         headers = self._field_validation(request, rtype, patched)
+        patched = decoded
         expect = None
         if kind in ("strategic", "merge", "apply") and isinstance(body, dict):
             expect = (body.get("metadata") or {}).get("resourceVersion")
@@ -507,6 +555,21 @@ class ApiServer:
         if self._dry_run(request):
             return json_response(new, 200, headers)
         return json_response(self.store.update(rtype, new), 200, headers)
+
+    @staticmethod
+    def _typed_patch(rtype, kind, body, patched):
+        """The patched object as the kind's Go type holds it. A strategic merge goes through the unstructured
+        converter and shows the patch (Go's %v of the map), the JSON patches decode the patched JSON and show
+        it; either way a failure is 422 Invalid on the field `patch`."""
+        decoder = typed.DECODERS.get(rtype.key)
+        if decoder is None:
+            return patched
+        unstructured = kind in ("strategic", "apply")
+        try:
+            return decoder(patched, unstructured=unstructured)
+        except typed.DecodeError as exc:
+            shown = typed.go_value(body) if unstructured else typed.go_json(patched)
+            raise errors.invalid_patch(typed.go_quote(shown), exc) from None
 
     async def delete(self, request, rtype, namespace, name):
         options = {}

@@ -207,6 +207,11 @@ def _slice_row(s, t):
     return [s["metadata"]["name"], s.get("addressType", "IPv4"), ports, shown or "<unset>", age(s, t)]
 
 
+def _lease_row(lease, t):
+    holder = (lease.get("spec") or {}).get("holderIdentity")
+    return [lease["metadata"]["name"], holder if holder is not None else "", age(lease, t)]
+
+
 def _metrics_row(m, t):
     return [m["metadata"]["name"], age(m, t)]
 
@@ -240,6 +245,10 @@ PRINTERS = {
     R.NAMESPACES.key: ([NAME, col("Status"), AGE], _ns_row),
     R.NETWORKPOLICIES.key: ([NAME, col("Pod-Selector"), AGE], _np_row),
     R.CONTROLLERREVISIONS.key: ([NAME, col("Controller"), col("Revision", "integer"), AGE], _cr_row),
+    R.LEASES.key: ([NAME, col("Holder", description="holderIdentity contains the identity of the holder of a "
+                                                    "current lease. If Coordinated Leader Election is used, the "
+                                                    "holder identity must be equal to the elected "
+                                                    "LeaseCandidate.metadata.name field."), AGE], _lease_row),
     R.ENDPOINTS.key: ([NAME, col("Endpoints"), AGE], _endpoints_row),
     R.ENDPOINTSLICES.key: ([NAME, col("AddressType"), col("Ports"), col("Endpoints"), AGE], _slice_row),
 }
