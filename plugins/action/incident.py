@@ -18,6 +18,7 @@ import uuid
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.errors import IncidentResponseError
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.errors import StoreUnreachable
@@ -49,8 +50,15 @@ KEEPER_BOOT = ('import sys; sys.path.insert(0, sys.argv[1]); '
 
 def collections_root():
     """The folder holding ansible_collections/pynomaly/incident_response (for the keeper's imports)."""
-    here = os.path.dirname(os.path.abspath(incident_keeper.__file__))
-    return os.path.abspath(os.path.join(here, '..', '..', '..', '..'))
+    path = os.path.dirname(os.path.abspath(incident_keeper.__file__))
+    while os.path.dirname(path) != path:
+        if os.path.basename(path) == 'ansible_collections':
+            return os.path.dirname(path)
+        path = os.path.dirname(path)
+    for root in AnsibleCollectionConfig.collection_paths:
+        if os.path.isdir(os.path.join(root, 'ansible_collections', 'pynomaly', 'incident_response')):
+            return root
+    raise AnsibleActionFail('Cannot find where the pynomaly.incident_response collection is installed')
 
 
 def start_keeper(params, incident_id, lease, run_id, watch_pid):

@@ -67,7 +67,11 @@ class Spool(object):
                 opening = [op for op in ops if op['op'] == 'open']
                 if not opening:
                     continue
-                store.create(opening[0]['record'])
+                record = opening[0]['record']
+                store.create(record)
+                if record.get('service') and record.get('scenario'):
+                    # The open incident of its service and scenario, unless another run opened one meanwhile.
+                    store.claim_slot(record['service'], record['scenario'], incident_id)
 
             def mutate(record, timeline, ops=ops):
                 for op in ops:
