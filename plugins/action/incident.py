@@ -21,7 +21,10 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.errors import IncidentResponseError
-from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.errors import StoreUnreachable
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.errors import (
+    RecordError,
+    StoreUnreachable,
+)
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.identity import (
     HOLDER_ENV,
     RUN_ID_ENV,
@@ -38,6 +41,11 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.inciden
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.store import build_store
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.connection import PARAM_NAMES
 from ansible_collections.pynomaly.incident_response.plugins.plugin_utils import incident_keeper
+from ansible_collections.pynomaly.incident_response.plugins.plugin_utils.incident_policy import (
+    SeverityError,
+    classify,
+    policy,
+)
 
 # Answers within this many seconds, so an unreachable API never holds up the page.
 STORE_TIMEOUT = 5
@@ -103,6 +111,9 @@ class ActionModule(ActionBase):
         spool = Spool(params['spool_dir'])
         try:
             check_params(params)
+            classification = classify_params(params)
+            if classification:
+                params = dict(params, severity=classification['severity'])
             store = build_store(params, timeout=STORE_TIMEOUT)
             try:
                 flushed = [] if check_mode or store.kind != 'cluster' else spool.flush(store, by=holder)
@@ -126,9 +137,25 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg=exc.message, **exc.details)
             return result
         out['run_id'] = run_id
+        out['classification'] = classification
+        severity = (out.get('incident') or {}).get('severity')
+        out['policy'] = policy(severity) if severity else None
         out['diff'] = diff_view(out) if self._task.diff and out.get('changed') else None
         result.update((k, v) for k, v in out.items() if v is not None or k != 'diff')
         return result
+
+
+def classify_params(params):
+    """The severity this call brings: the one given, else the seed's rules over `signals` (None without either)."""
+    if params.get('severity'):
+        return {'severity': params['severity'], 'reasons': ['severity given']}
+    if params.get('signals') is None:
+        return None
+    try:
+        found = classify(params['signals'])
+    except SeverityError as exc:
+        raise RecordError('signals: %s' % exc) from None
+    return {'severity': found['severity'], 'reasons': found['reasons']}
 
 
 def diff_view(out):

@@ -355,21 +355,7 @@ class CallbackModule(CallbackBase):
             self._display.warning("incident_timeline: the cluster did not answer; this run's timeline is kept aside "
                                   "in %s and written to the incident record by the next run that reaches it" % path)
             return [run]
-        # A run that never opened the incident record (only marked milestones): merged with the runs
-        # rendered before it on this machine.
-        folder = os.path.join(os.path.expanduser(self.get_option("output_dir")), SAFE_NAME.sub("_", run["incident_id"]))
-        return [*self._previous_runs(folder), run]
-
-    def _previous_runs(self, folder):
-        path = os.path.join(folder, "timeline.json")
-        if not os.path.exists(path):
-            return []
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return list(json.load(handle).get("runs", []))
-        except (OSError, ValueError, AttributeError) as exc:
-            keep = path + ".unreadable"
-            os.replace(path, keep)
-            self._display.warning("incident_timeline: %s was unreadable (%s); kept as %s and started afresh"
-                                  % (path, exc, keep))
-            return []
+        # A run that never opened the incident record (it only marked milestones): this run alone.
+        self._display.warning("incident_timeline: this run never opened or joined %s's record (the incident "
+                              "module), so its timeline holds this run only" % run["incident_id"])
+        return [run]

@@ -30,7 +30,8 @@ options:
     description:
       - The observed signals. Every key is optional; unknown keys are an error.
       - Flags (booleans) C(outage), C(data_loss), C(security_breach), C(revenue_impact),
-        C(significant_degradation), C(partial_outage), C(minor_issue), C(degraded), C(alert), C(cosmetic).
+        C(significant_degradation), C(partial_outage), C(unassessed), C(minor_issue), C(degraded), C(alert),
+        C(cosmetic).
       - Numbers C(error_rate) (percent, 0-100, a trailing C(%) is accepted) or C(error_ratio) (0-1), and
         C(p95_latency) (seconds) or C(p95_latency_ms).
     type: dict

@@ -57,6 +57,8 @@ options:
     description:
       - With O(state=open) and no open incident for O(service)/O(scenario), open a new one. V(false) only joins
         (for a run that found the service healthy).
+      - With O(incident_id) and V(false), an id with no record is not opened; the result says so with
+        RV(active=false) and RV(exists=false).
     type: bool
     default: true
   reopen:
@@ -64,9 +66,17 @@ options:
     type: bool
     default: false
   severity:
-    description: The severity to record.
+    description:
+      - The severity to record. A run that joins an open incident only raises it, never lowers it.
     type: str
     choices: [P0, P1, P2, P3]
+  signals:
+    description:
+      - Without O(severity), classify the incident from what was observed by the seed's severity rules
+        (the P(pynomaly.incident_response.severity#filter) filter's signals, for example C(outage),
+        C(partial_outage), C(unassessed), C(error_ratio), C(p95_latency)).
+      - The result's RV(classification) gives the severity and the reasons.
+    type: dict
   title:
     description: A one-line title.
     type: str
@@ -195,6 +205,21 @@ run_id:
   description: This run's id, as the timeline records it.
   returned: always
   type: str
+exists:
+  description: False when O(open_new=false) found no record for O(incident_id).
+  returned: when O(open_new=false) found nothing
+  type: bool
+  sample: false
+classification:
+  description: The severity this call brought and why (given, or classified from O(signals)).
+  returned: when O(severity) or O(signals) is given
+  type: dict
+  sample: {"severity": "P0", "reasons": ["complete system outage"]}
+policy:
+  description: The response target, escalation and channel rules of the incident's severity.
+  returned: when the incident has a severity
+  type: dict
+  sample: {"level": "P0", "name": "Critical", "response_target": "Immediate (< 15 minutes)"}
 msg:
   description: What was done.
   returned: always

@@ -86,6 +86,8 @@ FLAG_RULES = {
     "revenue_impact": ("P0", "revenue-impacting issue"),
     "significant_degradation": ("P1", "significant feature degradation"),
     "partial_outage": ("P1", "partial system outage"),
+    # Triage itself failed (API server unreachable, workload missing): nothing says it is minor.
+    "unassessed": ("P1", "the service could not be assessed"),
     "minor_issue": ("P2", "minor feature issue"),
     "degraded": ("P2", "non-critical service degradation"),
     "alert": ("P2", "monitoring alert"),

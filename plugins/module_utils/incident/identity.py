@@ -37,10 +37,11 @@ def check_incident_id(incident_id):
     return None
 
 
-def new_incident_id(scenario, now=None):
-    """INC-<UTC yyyymmdd-HHMMSS>-<scenario>: unique per second and scenario, readable in a page."""
+def new_incident_id(scenario, now=None, taken=0):
+    """INC-<UTC yyyymmdd-HHMMSS>-<scenario>: unique per second and scenario, readable in a page.
+    `taken`: how many ids of that second were already used by other services (then -2, -3, ...)."""
     stamp = time.strftime('%Y%m%d-%H%M%S', time.gmtime(now if now is not None else time.time()))
-    return 'INC-%s-%s' % (stamp, scenario)
+    return 'INC-%s-%s%s' % (stamp, scenario, '-%d' % (taken + 1) if taken else '')
 
 
 def _slug(text, limit):

@@ -61,6 +61,25 @@ def set_fields(record, **fields):
     return out
 
 
+def severity_rank(severity):
+    """P0 ranks highest; no severity ranks below P3."""
+    return len(SEVERITIES) - SEVERITIES.index(severity) if severity in SEVERITIES else 0
+
+
+def merge_fields(record, **fields):
+    """What a run that joins an open incident brings: a higher severity raises it (never lowers it, as
+    a rerun's quieter evidence must not downgrade what was declared), and a title, commander or
+    component fills only what is still empty."""
+    out = copy.deepcopy(record)
+    severity = fields.pop('severity', None)
+    if severity and severity_rank(severity) > severity_rank(out.get('severity')):
+        out['severity'] = severity
+    for key, value in fields.items():
+        if value and not out.get(key):
+            out[key] = value
+    return out
+
+
 def add_event(record, kind, text, by=None, now=None):
     out = copy.deepcopy(record)
     events = out.setdefault('events', [])
@@ -233,6 +252,8 @@ def apply_op(record, timeline, op, by=None):
         raise ValueError('no record to apply %r to' % kind)
     if kind == 'fields':
         return set_fields(record, **op['fields']), timeline
+    if kind == 'merge':
+        return merge_fields(record, **op['fields']), timeline
     if kind == 'event':
         return add_event(record, op['kind'], op['text'], by=op.get('by') or by, now=op.get('now')), timeline
     if kind == 'milestones':

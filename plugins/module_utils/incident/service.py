@@ -23,8 +23,18 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.inciden
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.store import open_or_join
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import k8s_auth_argument_spec
 
+# Where the record is kept: every module that reads or writes an incident's record takes these.
+RECORD_OPTIONS = dict(
+    store=dict(type='str', default='cluster', choices=['cluster', 'local']),
+    record_namespace=dict(type='str', default='incident-response'),
+    local_dir=dict(type='path', default='~/.ansible/incident_records'),
+)
+SPOOL_OPTIONS = dict(spool_dir=dict(type='path', default='~/.ansible/incident_spool'))
+
 ARGUMENT_SPEC = dict(
     k8s_auth_argument_spec(),
+    **RECORD_OPTIONS,
+    **SPOOL_OPTIONS,
     state=dict(type='str', default='open', choices=['open', 'update', 'resolved']),
     incident_id=dict(type='str'),
     service=dict(type='str'),
@@ -37,10 +47,7 @@ ARGUMENT_SPEC = dict(
     component=dict(type='str', choices=['api', 'database', 'ml_models', 'file_storage']),
     event=dict(type='str'),
     event_kind=dict(type='str', default='note'),
-    store=dict(type='str', default='cluster', choices=['cluster', 'local']),
-    record_namespace=dict(type='str', default='incident-response'),
-    local_dir=dict(type='path', default='~/.ansible/incident_records'),
-    spool_dir=dict(type='path', default='~/.ansible/incident_spool'),
+    signals=dict(type='dict'),
     lease=dict(type='bool', default=True),
     lease_duration=dict(type='int', default=30),
     lease_wait_timeout=dict(type='int', default=120),
@@ -51,9 +58,7 @@ INFO_ARGUMENT_SPEC = dict(
     service=dict(type='str'),
     scenario=dict(type='str'),
     status=dict(type='str', choices=['open', 'resolved']),
-    store=dict(type='str', default='cluster', choices=['cluster', 'local']),
-    record_namespace=dict(type='str', default='incident-response'),
-    local_dir=dict(type='path', default='~/.ansible/incident_records'),
+    **RECORD_OPTIONS,
 )
 BOUNDS = dict(lease_duration=(5, 3600), lease_wait_timeout=(0, 3600))
 
@@ -117,9 +122,9 @@ class IncidentService(object):
             return before, type(before)(after[0], after[1], before.version)
         return self.store.update(incident_id, mutate)
 
-    def _new_record(self, incident_id=None):
+    def _new_record(self, incident_id=None, taken=0):
         params = self.params
-        return rec.new_record(incident_id or new_incident_id(params['scenario'], self.clock()),
+        return rec.new_record(incident_id or new_incident_id(params['scenario'], self.clock(), taken),
                               params.get('service'), params.get('scenario'), opened_by=self.holder,
                               now=self.clock(), **_fields(params))
 
@@ -143,7 +148,7 @@ class IncidentService(object):
             record = self._new_record()
             return self._result(_Fake(record), True, 'Would open incident %s for %s/%s'
                                 % (record['id'], service, scenario), created=True, joined=False)
-        stored, created = open_or_join(self.store, service, scenario, self._new_record)
+        stored, created = open_or_join(self.store, service, scenario, lambda taken: self._new_record(taken=taken))
         if not created:
             return self._joined(stored)
         _before, after = self._write(stored.record['id'], self._join_op())
@@ -152,6 +157,11 @@ class IncidentService(object):
 
     def _open_given(self, incident_id):
         found = self.store.read(incident_id)
+        if found is None and not self.params['open_new']:
+            return self._result(None, False, 'There is no incident record for %s (%s): was it declared, with the '
+                                'same store and record_namespace? Nothing was opened (open_new=false)'
+                                % (incident_id, self.store.where(incident_id)), created=False, joined=False,
+                                exists=False)
         if found is None:
             record = self._new_record(incident_id)
             if self.check_mode:
@@ -177,16 +187,22 @@ class IncidentService(object):
     def _joined(self, found):
         incident_id = found.record['id']
         was_resolved = found.record.get('status') == 'resolved'
+        fields = dict((k, v) for k, v in _fields(self.params).items() if v)
+        ops = [self._join_op()] + ([dict(op='merge', fields=fields)] if fields else [])
+        before, after = self._write(incident_id, *ops)
+        if was_resolved and not self.check_mode and after.record.get('service') and after.record.get('scenario'):
+            self.store.claim_slot(after.record['service'], after.record['scenario'], incident_id)
+        raised = before.record.get('severity') != after.record.get('severity')
+        verb = 'Reopened' if was_resolved else 'Joined'
         if self.check_mode:
             verb = 'Would reopen' if was_resolved else 'Joined'
-            return self._result(found, was_resolved, '%s incident %s' % (verb, incident_id), created=False,
-                                joined=True)
-        before, after = self._write(incident_id, self._join_op())
-        if was_resolved and after.record.get('service') and after.record.get('scenario'):
-            self.store.claim_slot(after.record['service'], after.record['scenario'], incident_id)
-        return self._result(after, before.record.get('status') != after.record.get('status'),
-                            '%s incident %s' % ('Reopened' if was_resolved else 'Joined', incident_id),
-                            created=False, joined=True)
+        msg = '%s incident %s' % (verb, incident_id)
+        if raised:
+            msg += '; severity %s %s to %s' % (before.record.get('severity') or 'unset',
+                                               'would be raised' if self.check_mode else 'raised',
+                                               after.record.get('severity'))
+        return self._result(after, was_resolved or raised, msg, created=False, joined=True,
+                            diff=dict(before=rec.summary(before.record), after=rec.summary(after.record)))
 
     def update(self):
         ops = []

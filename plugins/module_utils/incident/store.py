@@ -353,10 +353,12 @@ class LocalStore(object):
 def open_or_join(store, service, scenario, make_record, attempts=5):
     """The open incident of `service`/`scenario`, or a new one from make_record().
 
-    Returns (Stored, created). The new record is written before the slot is claimed, so a slot
+    make_record(n) makes the candidate; n > 0 when n ids of this second were taken by other services'
+    incidents. Returns (Stored, created). The new record is written before the slot is claimed, so a slot
     always names an incident that exists; a slot that names a resolved or deleted incident is stale
     and is freed. When two runs race, the one whose slot claim wins opens the incident and the
     other joins it (its own unclaimed record is marked as merged into the winner)."""
+    taken = 0  # ids of this second already used by another service's incident (or a closed one)
     for _attempt in range(attempts):
         held, version = store.slot(service, scenario)
         if held:
@@ -365,15 +367,17 @@ def open_or_join(store, service, scenario, make_record, attempts=5):
                 return found, False
             store.release_slot(service, scenario, held, version)
             continue
-        candidate = make_record()
+        candidate = make_record(taken)
         created = store.create(candidate)
-        if created is None:  # that id exists already (same second, same scenario): join it if open
+        if created is None:  # that id exists already (same second, same scenario)
             found = store.read(candidate['id'])
-            if found is not None and found.record.get('status') == 'open':
+            mine = found is not None and (found.record.get('service'), found.record.get('scenario')) == \
+                (service, scenario)
+            if mine and found.record.get('status') == 'open':  # a run that started with this one: join it
                 store.claim_slot(service, scenario, candidate['id'])
                 return found, False
-            raise RecordError('Incident %s exists and is %s; give another incident_id'
-                              % (candidate['id'], found.record.get('status') if found else 'unreadable'))
+            taken += 1  # another service's incident of the same second: take the next id
+            continue
         if store.claim_slot(service, scenario, candidate['id']):
             return created, True
         store.update(candidate['id'], lambda r, t: (dict(rec.resolve(r), merged_into=store.slot(service, scenario)[0],

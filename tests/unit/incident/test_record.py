@@ -48,6 +48,17 @@ def test_the_first_time_a_milestone_is_reached_wins():
                                     "contained": "2026-01-01T00:10:00.000000Z"}
 
 
+def test_a_joining_run_raises_the_severity_but_never_lowers_it():
+    record = rec.new_record("INC-1", "api", "api_down", severity="P1", title="API slow")
+    raised = rec.apply_op(record, None, {"op": "merge", "fields": {"severity": "P0", "title": "API down"}})[0]
+    assert (raised["severity"], raised["title"]) == ("P0", "API slow")  # a title is only filled, never replaced
+    quieter = rec.apply_op(raised, None, {"op": "merge", "fields": {"severity": "P2", "commander": "alice"}})[0]
+    assert (quieter["severity"], quieter["commander"]) == ("P0", "alice")
+    unset = rec.new_record("INC-2", "api", "api_down")
+    assert rec.merge_fields(unset, severity="P3")["severity"] == "P3"
+    assert rec.severity_rank("P0") > rec.severity_rank("P3") > rec.severity_rank(None)
+
+
 def test_a_fix_keeps_what_it_replaced_however_often_it_is_applied():
     record = rec.new_record("INC-1", "api", "memory")
     record = rec.put_fix(record, "scale_override", TARGET, {"replicas": 3}, {"replicas": 6})
@@ -94,7 +105,7 @@ def test_a_lease_expires_after_its_duration_without_renewal(spec, now, expired):
 
 
 def _make(store, n):
-    return lambda: rec.new_record("INC-%d" % n, "api", "api_down")
+    return lambda taken: rec.new_record("INC-%d" % n, "api", "api_down")
 
 
 def test_runs_that_start_together_agree_on_one_incident(tmp_path):
@@ -122,6 +133,20 @@ def test_a_resolved_incident_is_not_joined(tmp_path):
     store.update("INC-1", lambda r, t: (rec.resolve(r), t))
     second, created = open_or_join(store, "api", "api_down", _make(store, 2))
     assert created and second.record["id"] == "INC-2"
+
+
+def test_another_services_incident_of_the_same_second_is_never_joined(tmp_path):
+    store = LocalStore(tmp_path)
+    moment = 1764830000.0
+    other, created = open_or_join(store, "billing", "api_down",
+                                  lambda taken: rec.new_record(new_incident_id("api_down", moment, taken), "billing",
+                                                               "api_down"))
+    assert created
+    mine, created = open_or_join(store, "api", "api_down",
+                                 lambda taken: rec.new_record(new_incident_id("api_down", moment, taken), "api",
+                                                              "api_down"))
+    assert created and mine.record["service"] == "api"
+    assert mine.record["id"] == other.record["id"] + "-2"
 
 
 def test_what_was_kept_aside_is_written_once_the_store_answers(tmp_path):
