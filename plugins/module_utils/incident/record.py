@@ -185,8 +185,27 @@ def channel(record, name):
 
 
 def set_channel(record, name, state):
+    """Put what a call learnt of a channel into the record, merged with what other runs recorded since
+    it read the record (a state kept aside while the cluster was unreachable may be older): every update
+    either sent stays sent, every log entry stays, an owed update that was sent since is no longer owed;
+    for the other keys the newer state wins."""
     out = copy.deepcopy(record)
-    out.setdefault('channels', {})[name] = state
+    channels = out.setdefault('channels', {})
+    known = channels.get(name) or {}
+    merged = dict(known, **state)
+    if 'claims' not in state:  # sends in flight: the newer state says which remain
+        merged.pop('claims', None)
+    sent = list(known.get('sent') or [])
+    sent += [f for f in state.get('sent') or [] if f not in sent]
+    if sent:
+        merged['sent'] = sent
+    log = list(known.get('log') or [])
+    log += [entry for entry in state.get('log') or [] if entry not in log]
+    if log:
+        merged['log'] = log[-200:]
+    if 'pending' in merged:
+        merged['pending'] = [p for p in merged.get('pending') or [] if p.get('fingerprint') not in sent]
+    channels[name] = merged
     return out
 
 

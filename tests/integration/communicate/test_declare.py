@@ -8,16 +8,14 @@ def slack_text(call):
     return json.dumps(call["body"]["blocks"])
 
 
-def test_check_mode_sends_nothing_and_writes_no_state(incident):
+def test_check_mode_sends_nothing_and_writes_no_record(incident):
     res = incident.declare(check=True, diff=True, incident_severity="p1")
     assert res.returncode == 0, res.stdout + res.stderr
     assert incident.writes() == []
-    assert incident.state() is None
-    assert incident.statuspage_incidents() == []
-    # --diff shows the state the run would write, that is what it would send: a P1 notification.
-    assert '"last_action": "trigger"' in res.stdout
-    assert '"severity": "warning"' in res.stdout
-    assert "PagerDuty would send (trigger" in res.stdout
+    assert incident.record() is None
+    assert [i for i in incident.statuspage_incidents() if incident.tag in i["name"]] == []
+    # --diff shows the record the run would open: a P1 incident.
+    assert '"severity": "P1"' in res.stdout
 
 
 def test_p0_pages_posts_and_opens_the_incident_then_a_rerun_sends_nothing(incident):
@@ -29,7 +27,7 @@ def test_p0_pages_posts_and_opens_the_incident_then_a_rerun_sends_nothing(incide
     assert (event["event_action"], event["dedup_key"]) == ("trigger", incident.incident_id)
     assert event["payload"]["severity"] == "critical"
     # One line, the title said once; the update text travels in custom_details.
-    title = "Checkout API failing " + incident.incident_id[-8:]
+    title = "Checkout API failing " + incident.tag
     assert event["payload"]["summary"] == f"[P0] {title} (investigating)"
     assert event["payload"]["custom_details"]["message"].startswith(f"{title}. Declared P0")
     assert event["payload"]["custom_details"]["incident_commander"] == "alice"
@@ -48,26 +46,26 @@ def test_p0_pages_posts_and_opens_the_incident_then_a_rerun_sends_nothing(incide
 
     [opened] = [c for c in incident.calls("statuspage") if c["method"] == "POST"]
     assert opened["body"]["incident"]["impact_override"] == "critical"
-    [live] = incident.statuspage_incidents()
-    assert (live["name"], live["status"], live["impact"]) == (
-        opened["body"]["incident"]["name"], "investigating", "critical")
+    [live] = [i for i in incident.statuspage_incidents() if i["name"] == opened["body"]["incident"]["name"]]
+    assert (live["status"], live["impact"]) == ("investigating", "critical")
 
-    state = incident.state()
-    assert state["statuspage"]["incident_id"] == live["id"]
-    assert state["pagerduty"] == {"dedup_key": incident.incident_id, "last_action": "trigger",
-                                  "severity": "critical"}
-    assert [entry["channel"] for entry in state["log"]] == ["pagerduty", "slack", "statuspage"]
+    channels = incident.channels()
+    assert channels["statuspage"]["incident_id"] == live["id"]
+    assert (channels["pagerduty"]["last_action"], channels["pagerduty"]["severity"]) == ("trigger", "critical")
+    assert [(name, [e["update"] for e in channels[name]["log"]]) for name in ("pagerduty", "slack", "statuspage")] \
+        == [("pagerduty", ["declared"]), ("slack", ["declared"]), ("statuspage", ["declared"])]
+    record = incident.record()
+    assert (record["severity"], record["commander"], record["status"]) == ("P0", "alice", "open")
 
     doc = incident.timeline()
     assert [m["milestone"] for m in doc["milestones"]] == ["started", "detected", "declared"]
     assert doc["measures"]["time_to_detect"]["seconds"] == 240
     assert (doc["severity"], doc["commander"], doc["status"]) == ("P0", "alice", "open")
 
-    # Nothing secret in the -vvv output, the state file or the timeline.
+    # Nothing secret in the -vvv output, the record or the timeline.
     secrets = [incident.lab["PAGERDUTY_ROUTING_KEY"], incident.lab["STATUSPAGE_API_KEY"],
                incident.lab["SLACK_WEBHOOK_URL"].rsplit("/", 1)[1]]
-    written = [p.read_text() for folder in (incident.timeline_dir, incident.state_dir)
-               for p in folder.rglob("*") if p.is_file()]
+    written = [p.read_text() for p in incident.timeline_dir.rglob("*") if p.is_file()] + [str(incident.record())]
     for secret in secrets:
         assert secret not in res.stdout + res.stderr
         for text in written:
@@ -78,8 +76,8 @@ def test_p0_pages_posts_and_opens_the_incident_then_a_rerun_sends_nothing(incide
     assert again.returncode == 0, again.stdout + again.stderr
     assert incident.recap(again)["changed"] == 0
     assert len(incident.writes()) == before  # no second incident, page or message
-    assert len(incident.statuspage_incidents()) == 1
-    assert incident.state() == state
+    assert [i["id"] for i in incident.statuspage_incidents() if i["name"] == live["name"]] == [live["id"]]
+    assert incident.channels() == channels
 
 
 def test_p1_notifies_and_exactly_5_percent_with_an_alert_is_p2_which_pages_no_one(incident):
@@ -92,7 +90,7 @@ def test_p1_notifies_and_exactly_5_percent_with_an_alert_is_p2_which_pages_no_on
     incident.admin.clear_calls()
     incident.incident_id += "-P2"
     res = incident.declare(incident_signals={"error_rate": 5, "alert": True},
-                           incident_summary="Slightly elevated errors")
+                           incident_summary="Slightly elevated errors " + incident.tag)
     assert res.returncode == 0, res.stdout + res.stderr
     assert incident.calls("pagerduty") == []
     assert "P2 (Medium)" in slack_text(incident.calls("slack")[0])
@@ -113,5 +111,6 @@ def test_bad_input_is_a_clear_error_and_sends_nothing(incident):
     res = incident.declare(incident_id="INC 1; rm -rf")
     assert res.returncode != 0
     assert "may hold only letters" in res.stdout
+    assert incident.record() is None
     assert "Traceback" not in res.stdout + res.stderr
     assert incident.writes() == []

@@ -37,8 +37,8 @@ def test_declare_acknowledge_and_resolve(incident, run_module, apps):
     assert scaled.get("changed") is True, scaled
     assert worker_replicas(apps) == original + 2
 
-    overrides = {"post_incident_scale_overrides": [{"name": WORKLOAD, "namespace": NAMESPACE}],
-                 "post_incident_health_url": incident.lab["PYNOMALY_API_URL"] + "/health",
+    # Nothing names the override: resolving finds it in the incident record.
+    overrides = {"post_incident_health_url": incident.lab["PYNOMALY_API_URL"] + "/health",
                  "post_incident_health_count": 5,
                  "post_incident_triage_workloads": [{"name": "pynomaly-api", "namespace": NAMESPACE}],
                  "post_incident_statuspage_components": {"API": "operational"}}
@@ -47,7 +47,8 @@ def test_declare_acknowledge_and_resolve(incident, run_module, apps):
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert len(incident.writes()) == writes
     assert worker_replicas(apps) == original + 2
-    assert incident.statuspage_incidents()[0]["status"] == "identified"
+    [live] = [i for i in incident.statuspage_incidents() if i["id"] == incident.channels()["statuspage"]["incident_id"]]
+    assert live["status"] == "identified"
 
     res = incident.resolve(**overrides)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -57,11 +58,12 @@ def test_declare_acknowledge_and_resolve(incident, run_module, apps):
     assert resolution["blocks"][0]["text"]["text"].startswith(":white_check_mark: [P1]")
     assert "The service is operating normally (5 health checks, error rate 0.0 %); temporary fixes removed" \
         in resolution["text"]
-    [live] = incident.statuspage_incidents()
+    [live] = [i for i in incident.statuspage_incidents() if i["id"] == live["id"]]
     assert live["status"] == "resolved"
     assert worker_replicas(apps) == original
-    annotations = apps.read_namespaced_deployment(WORKLOAD, NAMESPACE).metadata.annotations or {}
-    assert not any("scale-override" in key for key in annotations)
+    record = incident.record()
+    assert record["status"] == "resolved"
+    assert [(f["target"]["name"], f["state"]) for f in record["fixes"]] == [(WORKLOAD, "removed")]
 
     doc = incident.timeline()
     assert [m["milestone"] for m in doc["milestones"]] == ["detected", "declared", "recovered", "resolved"]
@@ -84,16 +86,19 @@ def test_declare_acknowledge_and_resolve(incident, run_module, apps):
 
 
 def test_resolve_refuses_an_unhealthy_service_and_changes_nothing(incident):
-    res = incident.resolve(post_incident_severity="P1", post_incident_summary="Checkout API failing",
-                           post_incident_health_url=incident.lab["SAAS_ADMIN_URL"] + "/no-such-page",
+    assert incident.declare(incident_severity="P1").returncode == 0
+    writes = len(incident.writes())
+    res = incident.resolve(post_incident_health_url=incident.lab["SAAS_ADMIN_URL"] + "/no-such-page",
                            post_incident_health_count=3)
     assert res.returncode != 0
     assert f"Not resolving {incident.incident_id}" in res.stdout
-    assert incident.writes() == []
+    assert len(incident.writes()) == writes
+    assert incident.record()["status"] == "open"
 
 
 def test_resolve_of_an_unknown_incident_is_a_clear_error(incident):
     res = incident.resolve()
     assert res.returncode != 0
-    assert "has no state file" in res.stdout
+    assert "There is no incident record for " + incident.incident_id in res.stdout
     assert incident.writes() == []
+    assert incident.record() is None

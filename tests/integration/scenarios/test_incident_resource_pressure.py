@@ -1,14 +1,14 @@
 """playbooks/incident_high_memory.yml and incident_high_cpu.yml against real pressure (labctl inject memory /
 cpu): a dry run scales nothing, the real run scales out to the seed's 6 (memory) or 8 (CPU) replicas and
-records the original, a rerun changes nothing, resolving is refused while the pressure lasts, and once it
-is gone resolving restores exactly the original capacity."""
+records the original in the incident record, a rerun changes nothing, resolving is refused while the
+pressure lasts, and once it is gone resolving restores exactly the original capacity."""
 import subprocess
-import uuid
 
 import pytest
 from kubernetes import client, config
 
 from tests.conftest import LABCTL
+from tests.integration.lab_incidents import close_open_incidents, k8s_client, records
 
 NS = "pynomaly-production"
 NAME = "pynomaly-api"
@@ -29,8 +29,7 @@ def pressure(request):
 def apps(lab, lab_environ, run_module, pressure):
     api = config.new_client_from_config(config_file=lab["KUBECONFIG"])
     # An override left by an earlier, interrupted run is put back first.
-    undo = run_module("k8s_scale_override", {"name": NAME, "namespace": NS, "state": "absent"})
-    assert not undo.get("failed"), undo
+    close_open_incidents(k8s_client(lab), run_module)
     labctl(lab_environ, "heal")
     labctl(lab_environ, "inject", pressure[0])
     yield client.AppsV1Api(api)
@@ -43,7 +42,7 @@ def recap(stdout):
     return dict(part.split("=") for part in line.split(":", 1)[1].split())
 
 
-def test_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, apps, pressure, lab_environ,
+def test_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, apps, pressure, lab, lab_environ,
                                                                    tmp_path):
     resource, replicas = pressure
     playbook = f"playbooks/incident_high_{resource}.yml"
@@ -51,8 +50,7 @@ def test_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, 
     original = before.spec.replicas
     assert RECORD not in (before.metadata.annotations or {})
     # Logs are read over short windows, so faults other tests injected and healed a minute ago do not count.
-    extra = {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}", "incident_state_dir": str(tmp_path / "state"),
-             "assess_log_since_seconds": 30, "post_incident_triage_since_seconds": 20}
+    extra = {"assess_log_since_seconds": 30, "post_incident_triage_since_seconds": 20}
     env = {"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")}
 
     dry = run_playbook(playbook, extra, check=True, env=env)
@@ -65,7 +63,10 @@ def test_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, 
     scaled = apps.read_namespaced_deployment(NAME, NS)
     assert scaled.spec.replicas == replicas
     assert scaled.status.available_replicas == replicas
-    assert RECORD in scaled.metadata.annotations
+    assert RECORD not in (scaled.metadata.annotations or {})  # the original is in the incident record
+    [record] = records(k8s_client(lab), status="open")
+    [fix] = record["fixes"]
+    assert (fix["original"]["replicas"], fix["applied"]["replicas"], fix["state"]) == (original, replicas, "active")
 
     again = run_playbook(playbook, extra, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -82,4 +83,5 @@ def test_pressure_scales_out_once_and_resolving_restores_capacity(run_playbook, 
     assert resolved.returncode == 0, resolved.stdout + resolved.stderr
     restored = apps.read_namespaced_deployment(NAME, NS)
     assert restored.spec.replicas == original
-    assert RECORD not in (restored.metadata.annotations or {})
+    [closed] = [r for r in records(k8s_client(lab)) if r["id"] == record["id"]]
+    assert closed["status"] == "resolved" and closed["fixes"][0]["state"] == "removed"

@@ -172,3 +172,17 @@ def test_a_record_that_is_not_json_is_named_not_overwritten(tmp_path):
     with pytest.raises(RecordError, match="not valid JSON"):
         store.update("INC-1", lambda r, t: (r, t))
     assert open(path).read() == "{not json"
+
+
+def test_a_channel_state_kept_aside_never_forgets_what_was_sent_since():
+    record = rec.set_channel(rec.new_record("INC-1", "api", "api_down"), "slack",
+                             {"sent": ["declared|P0|investigating"], "log": [{"at": "1", "update": "declared"}],
+                              "claims": {"resolved|P0|resolved": {"run_id": "r2"}}})
+    # A state kept aside by a run that never saw that post, with its own (owed) update:
+    spooled = {"sent": [], "log": [{"at": "2", "update": "contained"}],
+               "pending": [{"fingerprint": "declared|P0|investigating"}, {"fingerprint": "contained|P0|identified"}]}
+    merged = rec.apply_op(record, None, {"op": "channel", "name": "slack", "state": spooled})[0]["channels"]["slack"]
+    assert merged["sent"] == ["declared|P0|investigating"]
+    assert [e["update"] for e in merged["log"]] == ["declared", "contained"]
+    assert merged["pending"] == [{"fingerprint": "contained|P0|identified"}]
+    assert "claims" not in merged  # the newer state says which sends are still in flight
