@@ -73,7 +73,7 @@ def main():
         incident_id = "INC-BENCH-" + uuid.uuid4().hex[:8]
         raw.append(curl_declare(lab, incident_id + "-curl", env))
         extra = json.dumps({"incident_id": incident_id, "incident_summary": f"API down {incident_id}",
-                            "incident_signals": {"outage": True}, "incident_state_dir": str(scratch / "state")})
+                            "incident_signals": {"outage": True}})
         argv = [str(BIN / "ansible-playbook"), "playbooks/incident_declare.yml", "-e", extra]
         first.append(timed(argv, env))
         rerun.append(timed(argv, env))

@@ -203,7 +203,7 @@ def run(module):
         module.fail_json(msg='incident_id: %s' % reason)
     client = K8sClient.from_params(params)
     override = ScaleOverride(client, build_store(params), params, by=os.environ.get(HOLDER_ENV) or run_holder())
-    override.prepare()
+    override.prepare(check_mode=module.check_mode)
     if not module.check_mode:
         try:
             override.apply()

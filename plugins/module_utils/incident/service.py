@@ -20,7 +20,7 @@ from ansible_collections.pynomaly.incident_response.plugins.module_utils.inciden
     check_incident_id,
     new_incident_id,
 )
-from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.store import open_or_join
+from ansible_collections.pynomaly.incident_response.plugins.module_utils.incident.store import Stored, open_or_join
 from ansible_collections.pynomaly.incident_response.plugins.module_utils.k8s.client import k8s_auth_argument_spec
 
 # Where the record is kept: every module that reads or writes an incident's record takes these.
@@ -117,7 +117,8 @@ class IncidentService(object):
                 record, timeline = rec.apply_op(record, timeline, op, by=self.holder)
             return record, timeline
         if self.check_mode:
-            before = self.store.read(incident_id)
+            # Under --check a record this run would have opened earlier does not exist: start from that one.
+            before = self.store.read(incident_id) or Stored(self._new_record(incident_id), {'runs': []}, None)
             after = mutate(before.record, before.timeline)
             return before, type(before)(after[0], after[1], before.version)
         return self.store.update(incident_id, mutate)
@@ -276,7 +277,7 @@ def unreachable_result(exc, params, spool, run_id, holder, playbook, check_mode,
             ops.append(dict(op='resolve'))
         path = spool.add(incident_id, *ops)
     return dict(changed=False, incident_id=incident_id, active=True, incident=rec.summary(record),
-                store='deferred', deferred=path, created=params['state'] == 'open' and not params.get('incident_id'),
+                store='deferred', deferred=path, where='kept aside in %s' % path if path else 'not written', created=params['state'] == 'open' and not params.get('incident_id'),
                 joined=False, store_error=exc.message,
                 msg='The incident record could not be reached (%s); %s. The record will be written by the next run '
                     'that reaches the cluster.' % (exc.message, 'kept aside in %s' % path if path else 'nothing kept'))

@@ -309,9 +309,12 @@ class ScaleOverride(object):
     def _hpa_path(self, name=None):
         return resource_path('autoscaling/v2', 'horizontalpodautoscalers', self.params['namespace'], name)
 
-    def _record(self):
+    def _record(self, check_mode=False):
         stored = self.store.read(self.incident_id)
         where = self.store.where(self.incident_id)
+        if stored is None and check_mode and self.params['state'] == 'present':
+            # A dry run of a whole incident: its declaration earlier in the run wrote no record either.
+            return {'id': self.incident_id, 'status': 'open', 'fixes': []}
         if stored is None:
             raise RecordError('There is no %sincident record for %s (%s): declare/open it first'
                               % ('open ' if self.params['state'] == 'present' else '', self.incident_id, where))
@@ -322,9 +325,9 @@ class ScaleOverride(object):
                               % (self.incident_id, where, status))
         return stored.record
 
-    def prepare(self):
+    def prepare(self, check_mode=False):
         """Read everything and decide; raises (nothing written) when the override cannot be done."""
-        record = self._record()
+        record = self._record(check_mode)
         self.fix = rec.active_fix(record, FIX_KIND, self.target)
         self.obj = self.workloads.get(self.params['name'])
         hpas = self.client.items(self._hpa_path(), what='list the HorizontalPodAutoscalers in %s'

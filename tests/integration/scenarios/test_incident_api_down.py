@@ -59,7 +59,7 @@ def test_api_down_is_assessed_rolled_back_verified_and_resolved_once(
     assert health_status(lab) == 503
     env = {"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")}
     # Logs are read over short windows, so faults other tests injected and healed a minute ago do not count.
-    extra = {"incident_id": incident, "incident_resolve": True, "incident_state_dir": str(tmp_path / "state"),
+    extra = {"incident_id": incident, "incident_resolve": True,
              "assess_log_since_seconds": 30, "post_incident_triage_since_seconds": 20}
     saas_admin.clear_calls()
 
@@ -104,7 +104,7 @@ def test_api_down_on_a_healthy_service_changes_nothing(run_playbook, lab, lab_en
     # Only the last half minute counts, so faults other tests injected and healed earlier do not show.
     res = run_playbook("playbooks/incident_api_down.yml",
                        {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}",
-                        "incident_state_dir": str(tmp_path / "state"),
+
                         "assess_log_since_seconds": 30, "assess_events_since_seconds": 30},
                        env={"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")})
     assert res.returncode == 0, res.stdout + res.stderr

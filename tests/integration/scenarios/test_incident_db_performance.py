@@ -54,7 +54,7 @@ def test_lock_pile_up_is_released_through_its_root_blocker_once(run_playbook, pi
     waiting = [pid for pid, _, wait in before if wait == "Lock"]
     assert len(blockers) == 1
     assert len(waiting) >= 3
-    extra = {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}", "incident_state_dir": str(tmp_path / "state"),
+    extra = {"incident_id": f"INC-test-{uuid.uuid4().hex[:8]}",
              "database_performance_min_wait": 0}
     env = {"INCIDENT_TIMELINE_DIR": str(tmp_path / "timeline")}
 
