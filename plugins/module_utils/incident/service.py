@@ -277,7 +277,8 @@ def unreachable_result(exc, params, spool, run_id, holder, playbook, check_mode,
             ops.append(dict(op='resolve'))
         path = spool.add(incident_id, *ops)
     return dict(changed=False, incident_id=incident_id, active=True, incident=rec.summary(record),
-                store='deferred', deferred=path, where='kept aside in %s' % path if path else 'not written', created=params['state'] == 'open' and not params.get('incident_id'),
+                store='deferred', deferred=path, where='kept aside in %s' % path if path else 'not written',
+                created=params['state'] == 'open' and not params.get('incident_id'),
                 joined=False, store_error=exc.message,
                 msg='The incident record could not be reached (%s); %s. The record will be written by the next run '
                     'that reaches the cluster.' % (exc.message, 'kept aside in %s' % path if path else 'nothing kept'))
