@@ -15,14 +15,15 @@ import pytest
 from tests.conftest import REPO, VENV_BIN, ansible_env
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "milestones.yml"
+WITH_RECORD = Path(__file__).parent / "playbooks" / "with_record.yml"
 OUTPUT = REPO / "tests" / "output"
 SENTINEL = "sentinel-9f8e7d6c5b4a-never-printed"
 
 
-def run_rehearsal(timeline_dir, incident_id, t0, *args, **extra_vars):
+def run_rehearsal(timeline_dir, incident_id, t0, *args, playbook=PLAYBOOK, **extra_vars):
     env = ansible_env({"INCIDENT_TIMELINE_DIR": str(timeline_dir)})
     variables = dict({"incident_id": incident_id, "t0": t0, "sentinel": SENTINEL}, **extra_vars)
-    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(PLAYBOOK), "-e", json.dumps(variables), *args],
+    res = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(playbook), "-e", json.dumps(variables), *args],
                          capture_output=True, text=True, cwd=REPO, env=env, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     return res
@@ -105,9 +106,13 @@ def test_html_draft_carries_the_chart_and_the_verdicts(rehearsal):
 
 
 def test_a_missed_rto_and_a_second_run_merge_into_one_incident(tmp_path):
+    # Two runs of one incident meet in its record (here the local store; on a cluster, the ConfigMap).
     t0 = int(time.time()) - 1320
-    run_rehearsal(tmp_path, "INC-REHEARSAL-2", t0, recover_offset=1020)  # recovered 15 min after detection
-    run_rehearsal(tmp_path, "INC-REHEARSAL-2", t0 + 60)  # a rerun marks every milestone again, later
+    records = str(tmp_path / "records")
+    run_rehearsal(tmp_path, "INC-REHEARSAL-2", t0, playbook=WITH_RECORD, record_dir=records,
+                  recover_offset=1020)  # recovered 15 min after detection
+    run_rehearsal(tmp_path, "INC-REHEARSAL-2", t0 + 60, playbook=WITH_RECORD,
+                  record_dir=records)  # a rerun marks every milestone again, later
     doc = json.loads((tmp_path / "INC-REHEARSAL-2" / "timeline.json").read_text())
     assert len(doc["runs"]) == 2
     assert doc["measures"]["time_to_recover"]["seconds"] == 900  # the first time counts
