@@ -263,3 +263,21 @@ def test_resolve_removes_the_scale_out_it_finds_in_the_record(lab, lab_environ, 
     again = other.run("playbooks/incident_resolve.yml", incident_id=record["id"])
     assert again.returncode == 0, output(again)
     assert "changed=0" in again.stdout
+
+
+def test_api_down_resolving_removes_its_own_scale_out(lab, lab_environ, api, clean_lab, tmp_path):
+    original = deployment(api)["spec"]["replicas"]
+    labctl(lab_environ, "inject", "memory")
+    runner = Runner(lab_environ, tmp_path, "runner")
+    contained = runner.run("playbooks/incident_api_down.yml")
+    assert contained.returncode == 0, output(contained)
+    assert deployment(api)["spec"]["replicas"] == original + 2  # api_downtime_scale_increase_by
+    [record] = records(api, status="open")
+
+    labctl(lab_environ, "heal")
+    resolved = Runner(lab_environ, tmp_path, "later").run("playbooks/incident_api_down.yml", incident_resolve=True)
+    assert resolved.returncode == 0, output(resolved)
+    assert deployment(api)["spec"]["replicas"] == original
+    [closed] = [r for r in records(api) if r["id"] == record["id"]]
+    assert closed["status"] == "resolved"
+    assert [(f["kind"], f["state"]) for f in closed["fixes"]] == [("scale_override", "removed")]
